@@ -1,0 +1,186 @@
+"""Taking an assessment: pages, autosave, completeness, and the frozen submission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
+
+from assessment.db import upsert
+from assessment.messages import N_, NotAllowed
+from assessment.models import Answer, Assessment, Business, DimensionResult, User, utcnow
+from questionnaires import loader
+from questionnaires.schema import Dimension, Instrument, Question
+from scoring import NO_LEVEL, Scores, ScoringModel, compile_instrument, score
+
+
+@cache
+def model_for(instrument_id: str, version: str) -> ScoringModel:
+    return compile_instrument(loader.get(instrument_id, version).export())
+
+
+def instrument_of(assessment: Assessment) -> Instrument:
+    return loader.get(assessment.instrument_id, assessment.instrument_version)
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    dimension: Dimension
+    questions: list[Question]
+
+
+def applicable(instrument: Instrument, business: Business) -> list[Question]:
+    return [q for q in instrument.questions if q.applies_to.applies(business.vsic_section, business.size_class)]
+
+
+def pages(instrument: Instrument, business: Business) -> list[Page]:
+    """One page per dimension, with only the questions asked of this business."""
+    asked = applicable(instrument, business)
+    out = []
+    for dimension in instrument.dimensions:
+        questions = [q for q in asked if q.dimension == dimension.id]
+        if questions:
+            out.append(Page(len(out), dimension, questions))
+    return out
+
+
+def start(*, session: Session, business: Business, instrument_id: str) -> Assessment:
+    try:
+        instrument = loader.latest(instrument_id)
+    except KeyError:
+        raise NotAllowed(N_("Unknown questionnaire.")) from None
+    assessment = Assessment(business_id=business.id, instrument_id=instrument.id,
+                            instrument_version=instrument.version)
+    session.add(assessment)
+    session.commit()
+    session.refresh(assessment)
+    return assessment
+
+
+def answers_of(*, session: Session, assessment: Assessment) -> dict[str, str]:
+    rows = session.exec(select(Answer).where(Answer.assessment_id == assessment.id))
+    return {a.question_id: a.value for a in rows}
+
+
+def answer_value(question: Question, chosen: list[str]) -> str | None:
+    """The stored form of an answer, checked against the question; None clears it."""
+    chosen = [c.strip() for c in chosen if c.strip()]
+    if not chosen:
+        return None
+    if chosen == ["na"]:
+        if not question.allow_na:
+            raise NotAllowed(N_("'Not applicable' is not an answer to this question."))
+        return "na"
+    if len(set(chosen)) != len(chosen) or (question.type == "single" and len(chosen) > 1):
+        raise NotAllowed(N_("Choose one answer."))
+    unknown = [c for c in chosen if question.option(c) is None]
+    if unknown:
+        raise NotAllowed(N_("Unknown answer."))
+    order = [o.id for o in question.options]
+    return "|".join(sorted(chosen, key=order.index))
+
+
+def save_answer(
+    *, session: Session, assessment: Assessment, business: Business, question_id: str, chosen: list[str]
+) -> str | None:
+    """Save (or clear) one answer at once; saving the same answer again changes nothing."""
+    if assessment.status != "draft":
+        raise NotAllowed(N_("This assessment is submitted and can no longer change."))
+    instrument = instrument_of(assessment)
+    question = instrument.question(question_id)
+    if question is None or question not in applicable(instrument, business):
+        raise NotAllowed(N_("Unknown question."))
+    value = answer_value(question, chosen)
+    now = utcnow()
+    if value is None:
+        session.exec(delete(Answer).where(  # type: ignore[call-overload]
+            Answer.assessment_id == assessment.id, Answer.question_id == question_id))
+    else:
+        upsert(session, Answer, {"assessment_id": assessment.id, "question_id": question_id,
+                                 "value": value, "updated_at": now}, ["assessment_id", "question_id"])
+    session.exec(update(Assessment).where(Assessment.id == assessment.id).values(updated_at=now))  # type: ignore[arg-type]
+    session.commit()
+    return value
+
+
+def missing(instrument: Instrument, business: Business, answers: dict[str, str]) -> list[Question]:
+    return [q for q in applicable(instrument, business) if q.id not in answers]
+
+
+def encode(
+    instrument: Instrument, business: Business | None, answers: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (1, Q) and the applicability mask (1, Q) for one set of answers.
+
+    Unanswered questions are coded "not applicable" with the mask off, so a partial set of answers
+    (the what-if sandbox) scores what has been answered.
+    """
+    model = model_for(instrument.id, instrument.version)
+    codes = np.array(model.na_codes, dtype=np.int64).reshape(1, -1)
+    mask = np.zeros((1, model.n_questions), dtype=bool)
+    for q, question in enumerate(instrument.questions):
+        value = answers.get(question.id)
+        asked = business is None or question.applies_to.applies(business.vsic_section, business.size_class)
+        if value is None or not asked:
+            continue
+        codes[0, q] = model.code_of(q, value if value == "na" else value.split("|"))
+        mask[0, q] = True
+    return codes, mask
+
+
+def score_answers(instrument: Instrument, business: Business | None, answers: dict[str, str]) -> Scores:
+    codes, mask = encode(instrument, business, answers)
+    return score(codes, model_for(instrument.id, instrument.version), applicable=mask, validate=False)
+
+
+def submit(*, session: Session, assessment: Assessment, business: Business) -> list[Question]:
+    """Freeze a complete assessment with its scores. Returns the missing questions (nothing is
+    changed then); a second submit of a submitted assessment does nothing."""
+    if assessment.status == "submitted":
+        return []
+    instrument = instrument_of(assessment)
+    answers = answers_of(session=session, assessment=assessment)
+    gaps = missing(instrument, business, answers)
+    if gaps:
+        return gaps
+    result = score_answers(instrument, business, answers)
+    levels = instrument.levels
+    overall = float(result.overall[0])
+    claimed = session.exec(  # type: ignore[call-overload]
+        update(Assessment)
+        .where(Assessment.id == assessment.id, Assessment.status == "draft")
+        .values(status="submitted", submitted_at=utcnow(), overall_score=overall,
+                overall_level=levels[int(result.overall_level[0])].id,
+                vsic_section=business.vsic_section, size_class=business.size_class)
+    )
+    if claimed.rowcount != 1:  # another request submitted it a moment ago
+        session.rollback()
+        return []
+    for d, dimension in enumerate(instrument.dimensions):
+        value = float(result.dimension_scores[0, d])
+        level = int(result.dimension_levels[0, d])
+        session.add(DimensionResult(
+            assessment_id=assessment.id, dimension_id=dimension.id,
+            score=None if np.isnan(value) else value, level=None if level == NO_LEVEL else levels[level].id))
+    session.commit()
+    session.refresh(assessment)
+    return []
+
+
+def assessments_of(*, session: Session, business: Business) -> list[Assessment]:
+    return list(session.exec(
+        select(Assessment).where(Assessment.business_id == business.id).order_by(Assessment.id.desc())))  # type: ignore[union-attr]
+
+
+def owned_assessment(*, session: Session, user: User, assessment_id: int) -> tuple[Assessment, Business] | None:
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None:
+        return None
+    business = session.get(Business, assessment.business_id)
+    if business is None or business.owner_id != user.id:
+        return None
+    return assessment, business

@@ -1,0 +1,3 @@
+from assessment.cli import app
+
+app(prog_name="dxm")

@@ -1,0 +1,28 @@
+"""Marks user-facing messages raised by services; the web layer translates them with gettext.
+
+``N_`` is one of Babel's default extraction keywords, so these strings reach the catalogues.
+"""
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+    return message
+
+
+class FormErrors(ValueError):
+    """Field name -> message id; a form re-renders with each message next to its field."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class NotAllowed(ValueError):
+    """A request that makes sense but cannot be done now (e.g. changing a submitted assessment)."""
+
+
+#: words stored as codes and shown translated (roles, size classes, assessment states)
+LABELS = (
+    N_("owner"), N_("trainer"), N_("department"), N_("admin"),
+    N_("micro"), N_("small"), N_("medium"), N_("large"),
+    N_("draft"), N_("submitted"),
+)

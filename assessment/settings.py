@@ -1,0 +1,38 @@
+"""One ``Settings`` object for the whole product, read from ``DXM_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DXM_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{Path('var') / 'dxmaturity.db'}",
+        description="SQLAlchemy URL: sqlite:///path (default) or postgresql+psycopg://user:pw@host/db.",
+    )
+    cookie_secure: bool = Field(
+        default=False, description="Send cookies only over HTTPS; set true behind an HTTPS proxy."
+    )
+    session_days: int = Field(default=14, ge=1, description="How long a login lasts without activity.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per e-mail or address before a pause."
+    )
+    login_window_minutes: int = Field(default=15, ge=1, description="The pause and the counting window.")
+    peer_min: int = Field(default=5, ge=2, description="Fewest peers before a percentile is shown.")
+    default_language: str = Field(default="vi", pattern="^(vi|en)$", description="Language of new visitors.")
+    department_name: str = Field(
+        default="Sở Tài chính Hà Nội",
+        description="Name shown for the department (planning and investment merged into finance in 2025).",
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

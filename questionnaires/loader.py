@@ -1,0 +1,162 @@
+"""Load, lint and find instruments.
+
+Bundled instruments live in ``questionnaires/data/<id>/<version>.yaml``; every version ever
+published stays there, so a submitted assessment can always be re-read with the version it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from questionnaires.checks import reference_problems
+from questionnaires.schema import LANGUAGES, Instrument
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(top)'}: {self.message}"
+
+
+class InstrumentError(ValueError):
+    """An instrument file that does not pass the lint; carries every problem found."""
+
+    def __init__(self, problems: list[LintProblem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _plain(error: dict) -> str:
+    loc, kind = error["loc"], error["type"]
+    if kind == "missing":
+        if loc and loc[-1] in LANGUAGES:
+            return f"missing translation ({loc[-1]})"
+        return "missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"value {error.get('input')!r} out of range ({error['msg'].lower()})"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def _line_index(text: str) -> dict[str, int]:
+    """Map every path in the YAML document to its 1-based line, for messages people can act on."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, path: str) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, f"{path}.{key.value}" if path else str(key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]")
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def _nearest_line(lines: dict[str, int], path: str) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return lines.get("")
+
+
+def lint_text(text: str, file: str) -> tuple[Instrument | None, list[LintProblem]]:
+    """Parse and validate one instrument; return it (if valid) and every problem found."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [LintProblem(file, "", f"not valid YAML: {reason}", line)]
+    if not isinstance(data, dict):
+        return None, [LintProblem(file, "", "an instrument must be a YAML mapping", 1)]
+    lines = _line_index(text)
+    problems: list[LintProblem] = []
+    instrument = None
+    try:
+        instrument = Instrument.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            path = _path(error["loc"])
+            problems.append(LintProblem(file, path, _plain(error), _nearest_line(lines, path)))
+    for path, message in reference_problems(data):
+        problems.append(LintProblem(file, path, message, _nearest_line(lines, path)))
+    return (instrument if not problems else None), problems
+
+
+def load_file(path: Path) -> Instrument:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstrumentError([LintProblem(str(path), "", f"cannot read the file: {exc}")]) from exc
+    instrument, problems = lint_text(text, str(path))
+    if problems or instrument is None:
+        raise InstrumentError(problems)
+    return instrument
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@cache
+def bundled() -> dict[str, dict[str, Instrument]]:
+    """Every bundled instrument: ``{id: {version: Instrument}}``, loaded and checked once."""
+    found: dict[str, dict[str, Instrument]] = {}
+    for file in sorted(DATA_DIR.glob("*/*.yaml")):
+        instrument = load_file(file)
+        found.setdefault(instrument.id, {})[instrument.version] = instrument
+    return found
+
+
+def latest(instrument_id: str) -> Instrument:
+    """The newest version of an instrument; ``KeyError`` when there is no such instrument."""
+    versions = bundled()[instrument_id]
+    return versions[max(versions, key=_version_key)]
+
+
+def get(instrument_id: str, version: str | None = None) -> Instrument:
+    if version is None:
+        return latest(instrument_id)
+    return bundled()[instrument_id][version]
+
+
+def catalogue() -> list[Instrument]:
+    """The latest version of every instrument, in a stable order (shortest first)."""
+    return sorted((latest(i) for i in bundled()), key=lambda ins: (len(ins.questions), ins.id))

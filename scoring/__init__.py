@@ -1,0 +1,6 @@
+"""Pure NumPy scoring: arrays in, arrays out. Imports neither the web nor the database layers."""
+
+from scoring.engine import NO_LEVEL, Scores, score
+from scoring.model import ScoringModel, compile_instrument
+
+__all__ = ["NO_LEVEL", "Scores", "ScoringModel", "compile_instrument", "score"]

@@ -1,0 +1,165 @@
+"""The scoring engine: answer codes in, scores and levels out, for one response or a whole city.
+
+The rules are stated, with a worked example, in docs/method.md; tests/scoring checks this code
+against that example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring.model import ScoringModel
+
+#: rows scored at once; keeps the temporaries in cache and the peak memory flat (see benchmarks/)
+CHUNK_ROWS = 8192
+NO_LEVEL = -1  # the level index of a dimension (or overall) that has no score
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of ``n`` responses.
+
+    dimension_scores : array of shape (n, D), 0-100, NaN where a dimension has no score
+    overall : array of shape (n,), 0-100, NaN when no dimension has a score
+    dimension_levels : int array of shape (n, D), level index, ``NO_LEVEL`` without a score
+    overall_level : int array of shape (n,)
+    """
+
+    dimension_scores: np.ndarray
+    overall: np.ndarray
+    dimension_levels: np.ndarray
+    overall_level: np.ndarray
+
+
+def check_codes(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None = None) -> np.ndarray:
+    """Validate an answer-code matrix once, at the entry point; return it as an integer array."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[1] != model.n_questions:
+        raise ValueError(f"codes must have shape (n, {model.n_questions}), got {codes.shape}")
+    if codes.size and not np.issubdtype(codes.dtype, np.integer):
+        raise ValueError(f"codes must be integers, got {codes.dtype}")
+    bad = (codes < 0) | (codes > model.na_codes)
+    na_misplaced = (codes == model.na_codes) & ~model.allow_na
+    if applicable is not None:
+        if applicable.shape != codes.shape:
+            raise ValueError(f"applicable must have shape {codes.shape}, got {applicable.shape}")
+        na_misplaced &= applicable
+    for name, mask in (("unknown answer code", bad), ("'not applicable' not allowed", na_misplaced)):
+        if mask.any():
+            row, col = np.argwhere(mask)[0]
+            raise ValueError(
+                f"{name} {codes[row, col]} for question {model.question_ids[col]!r} in row {row}"
+            )
+    return codes
+
+
+def question_scores(codes: np.ndarray, model: ScoringModel) -> np.ndarray:
+    """Question scores in [0, 1], shape (n, Q); NaN where not applicable."""
+    return model.table.take(codes + model.offsets)
+
+
+def _dimension_chunk(s: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> np.ndarray:
+    answered = ~np.isnan(s)
+    if applicable is not None:
+        answered &= applicable
+    s = np.where(answered, s, 0.0)
+    numerator = s @ model.membership
+    denominator = answered.astype(np.float64) @ model.membership
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+
+
+def dimension_scores(
+    codes: np.ndarray, model: ScoringModel, *, applicable: np.ndarray | None = None
+) -> np.ndarray:
+    """D_d = 100 · Σ w_q s_q / Σ w_q over answered, applicable questions; NaN if there are none."""
+    out = np.empty((codes.shape[0], model.n_dimensions))
+    for start in range(0, codes.shape[0], CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        part = None if applicable is None else applicable[rows]
+        out[rows] = _dimension_chunk(question_scores(codes[rows], model), model, part)
+    return out
+
+
+def overall_scores(dimension: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ W_d D_d / Σ W_d over the dimensions that have a score; NaN if none has."""
+    has = ~np.isnan(dimension)
+    numerator = np.where(has, dimension, 0.0) @ weights
+    denominator = has.astype(np.float64) @ weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
+
+
+def passes(scores: np.ndarray, thresholds: np.ndarray, *, above: bool) -> np.ndarray:
+    """Whether each score passes each threshold, compared at 6 decimals (broadcasting)."""
+    rounded = np.round(scores, 6)
+    return rounded > thresholds if above else rounded >= thresholds
+
+
+def levels_of(scores: np.ndarray, mins: np.ndarray, *, above: bool) -> np.ndarray:
+    """The highest level whose threshold a score passes, the lowest otherwise; NO_LEVEL for NaN."""
+    rounded = np.round(np.nan_to_num(scores, nan=0.0), 6)
+    index = np.searchsorted(mins, rounded, side="left" if above else "right") - 1
+    index = np.maximum(index, 0)
+    return np.where(np.isnan(scores), NO_LEVEL, index)
+
+
+def overall_levels(overall: np.ndarray, dimension_levels: np.ndarray, model: ScoringModel) -> np.ndarray:
+    """The overall level by the instrument's rule ("score" or "gated")."""
+    if model.gate_levels is None:
+        return levels_of(overall, model.level_mins, above=model.above)
+    # for each gate: the overall score passes its minimum and enough dimensions reach its level
+    at_or_above = (dimension_levels[:, :, None] >= model.gate_levels[None, None, :]).sum(axis=1)
+    ok = passes(overall[:, None], model.gate_mins[None, :], above=model.above)
+    ok &= at_or_above >= model.gate_min_dimensions[None, :]
+    best = np.where(ok, model.gate_levels[None, :], 0).max(axis=1, initial=0)
+    return np.where(np.isnan(overall), NO_LEVEL, best)
+
+
+def score(
+    codes: np.ndarray,
+    model: ScoringModel,
+    *,
+    applicable: np.ndarray | None = None,
+    validate: bool = True,
+) -> Scores:
+    """Score ``n`` responses of one instrument.
+
+    Parameters
+    ----------
+    codes : int array of shape (n, Q)
+        Answer codes (see :mod:`scoring.model`).
+    model : ScoringModel
+    applicable : bool array of shape (n, Q), optional
+        False where a question is not asked of that respondent (sector/size rules); such answers
+        are left out like "not applicable".
+    validate : bool
+        Check the codes first (``ValueError`` on the first bad one). Callers that encoded the codes
+        themselves from checked input may skip it.
+
+    Examples
+    --------
+    >>> from scoring.model import compile_instrument
+    >>> spec = {"id": "x", "version": "1", "threshold": "at_least",
+    ...         "dimensions": [{"id": "d", "weight": 1}],
+    ...         "questions": [{"id": "q", "dimension": "d", "weight": 1, "type": "single",
+    ...                        "allow_na": False, "options": [{"id": "no", "score": 0},
+    ...                                                       {"id": "yes", "score": 1}]}],
+    ...         "levels": [{"id": "low", "min_score": 0}, {"id": "high", "min_score": 50}]}
+    >>> result = score(np.array([[1], [0]]), compile_instrument(spec))
+    >>> result.overall.tolist(), result.overall_level.tolist()
+    ([100.0, 0.0], [1, 0])
+    """
+    if validate:
+        codes = check_codes(codes, model, applicable)
+    dimension = dimension_scores(codes, model, applicable=applicable)
+    overall = overall_scores(dimension, model.dimension_weights)
+    dimension_levels = levels_of(dimension, model.level_mins, above=model.above)
+    return Scores(
+        dimension_scores=dimension,
+        overall=overall,
+        dimension_levels=dimension_levels,
+        overall_level=overall_levels(overall, dimension_levels, model),
+    )

@@ -1,0 +1,58 @@
+"""The worked examples of docs/method.md, computed by the engine."""
+
+import numpy as np
+from numpy.testing import assert_allclose
+
+from questionnaires import loader
+from scoring import NO_LEVEL, compile_instrument, score
+from scoring.engine import levels_of, overall_levels
+
+
+def codes_for(model, answers: dict[str, str]) -> np.ndarray:
+    row = [model.code_of(q, answers[qid].split("|")) if answers[qid] != "na" else model.na_codes[q]
+           for q, qid in enumerate(model.question_ids)]
+    return np.array([row])
+
+
+def test_response_1(example):
+    codes = codes_for(example, {"a1": "partly", "a2": "email|web|shop", "a3": "na", "b1": "partly", "c1": "na"})
+    result = score(codes, example)
+    assert_allclose(result.dimension_scores[0, :2], [200 / 3, 50.0])
+    assert np.isnan(result.dimension_scores[0, 2])
+    assert result.dimension_levels[0].tolist() == [2, 2, NO_LEVEL]
+    assert_allclose(result.overall, [(2 * 200 / 3 + 50) / 3])
+    assert round(float(result.overall[0]), 6) == 61.111111
+    assert result.overall_level.tolist() == [2]
+
+
+def test_response_2_negative_option(example):
+    codes = codes_for(example, {"a1": "yes", "a2": "email|paper", "a3": "no", "b1": "no", "c1": "yes"})
+    result = score(codes, example)
+    assert_allclose(result.dimension_scores[0], [52.5, 0.0, 100.0])
+    assert result.dimension_levels[0].tolist() == [2, 0, 3]
+    assert_allclose(result.overall, [51.25])
+    assert result.overall_level.tolist() == [2]
+
+
+def test_decision_1970_example_39_of_65_is_forming():
+    mic = compile_instrument(loader.get("mic-dbi").export())
+    customer = mic.dimension_ids.index("customer")
+    share = np.array([100 * 39 / 65])
+    assert mic.level_ids[levels_of(share, mic.level_mins, above=mic.above)[0]] == "forming"
+    # and through the engine: 13 criteria of 0-5 points, 39 points in all (7 x 5 + 2 x 2 + 4 x 0)
+    points = [5] * 7 + [2] * 2 + [0] * 4
+    row = np.zeros((1, mic.n_questions), dtype=np.int64)
+    for q in np.flatnonzero(mic.question_dimension == customer):
+        row[0, q] = points.pop()
+    result = score(row, mic)
+    assert_allclose(result.dimension_scores[0, customer], 60.0)
+    assert mic.level_ids[result.dimension_levels[0, customer]] == "forming"
+
+
+def test_gated_overall_level_example():
+    mic = compile_instrument(loader.get("mic-dbi").export())
+    forming, beginning = mic.level_ids.index("forming"), mic.level_ids.index("beginning")
+    four = np.array([[forming] * 4 + [beginning] * 2])
+    three = np.array([[forming] * 3 + [beginning] * 3])
+    assert overall_levels(np.array([45.0]), four, mic).tolist() == [forming]
+    assert overall_levels(np.array([45.0]), three, mic).tolist() == [beginning]

@@ -1,0 +1,171 @@
+"""Charts (SVG/PNG) and the PDF report, with Vietnamese texts checked through pdftotext."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from assessment.results import DimensionView, Recommendation, ResultView
+from questionnaires import loader
+from questionnaires.schema import Dimension, Instrument, Level, Text
+from scoring import compile_instrument, score
+from web import charts
+from web.pdf import report_pdf
+
+EXAMPLE = Path(__file__).parent.parent / "scoring" / "example.yaml"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+DIMENSIONS = [
+    ("customer", "Trải nghiệm số cho khách hàng", "Digital customer experience"),
+    ("strategy", "Chiến lược chuyển đổi số", "Digital transformation strategy"),
+    ("infra", "Hạ tầng và công nghệ số", "Digital infrastructure and technology"),
+    ("data", "Dữ liệu và tài sản thông tin", "Data and information assets"),
+]
+NAME = "Công ty TNHH Đồng Xuân"
+
+
+def _text(vi: str, en: str) -> Text:
+    return Text(vi=vi, en=en)
+
+
+@pytest.fixture(scope="module")
+def instrument() -> Instrument:
+    """The worked example's questions, with realistic Vietnamese dimensions and levels."""
+    example = loader.load_file(EXAMPLE)
+    levels = [
+        Level(id="l0", min_score=0, name=_text("Khởi động", "Starting"),
+              description=_text("Mới bắt đầu.", "Just started.")),
+        Level(id="l1", min_score=25, name=_text("Hình thành", "Forming"),
+              description=_text("Đã có nền tảng số cơ bản.", "Basic digital foundations.")),
+        Level(id="l2", min_score=50, name=_text("Nâng cao", "Advanced"),
+              description=_text("Ứng dụng số rộng rãi.", "Wide digital use.")),
+        Level(id="l3", min_score=75, name=_text("Dẫn dắt", "Leading"), description=_text("Dẫn đầu.", "Leading.")),
+    ]
+    advice = {lv.id: _text(f"Đầu tư thêm để vượt mức {lv.name.vi}.", f"Invest more to get past {lv.name.en}.")
+              for lv in levels[:-1]}
+    dimensions = [Dimension(id=i, weight=1, name=_text(vi, en), description=_text(vi, en), recommendations=advice)
+                  for i, vi, en in DIMENSIONS]
+    ids = {"a": "customer", "b": "strategy", "c": "infra"}
+    questions = [q.model_copy(update={"dimension": ids[q.dimension]}) for q in example.questions]
+    questions.append(example.questions[3].model_copy(update={"id": "d1", "dimension": "data"}))
+    return example.model_copy(update={
+        "title": _text("Đánh giá mức độ chuyển đổi số doanh nghiệp", "Business digital transformation assessment"),
+        "levels": levels, "dimensions": dimensions, "questions": questions})
+
+
+@pytest.fixture(scope="module")
+def view(instrument: Instrument) -> ResultView:
+    """Score one response with the engine and assemble the view the results page shows."""
+    model = compile_instrument(instrument.export())
+    answers = {"a1": "partly", "a2": "email|web", "a3": "yes", "b1": "no", "c1": "partly", "d1": "yes"}
+    codes = np.array([[model.code_of(q, answers[qid].split("|")) for q, qid in enumerate(model.question_ids)]])
+    result = score(codes, model)
+    levels = instrument.levels
+    dims = []
+    for d, dimension in enumerate(instrument.dimensions):
+        index = int(result.dimension_levels[0, d])
+        dims.append(DimensionView(dimension, float(result.dimension_scores[0, d]), levels[index],
+                                  levels[index + 1] if index + 1 < len(levels) else None))
+    recs = [Recommendation(dv.dimension, dv.level, dv.next_level, gap=dv.next_level.min_score - dv.score,
+                           overall_gain=(dv.next_level.min_score - dv.score) / len(dims), lifts_overall_level=False)
+            for dv in dims if dv.next_level is not None]
+    recs.sort(key=lambda r: -r.overall_gain)
+    return ResultView(instrument, float(result.overall[0]), levels[int(result.overall_level[0])], dims, recs)
+
+
+@pytest.fixture
+def business():
+    return SimpleNamespace(name=NAME, tax_code="0101234567")
+
+
+@pytest.fixture
+def assessment():
+    return SimpleNamespace(id=7, instrument_id="example", submitted_at=datetime(2025, 3, 14, 9, 30))
+
+
+def _svg_root(body: bytes) -> ET.Element:
+    assert body.startswith(b"<?xml")
+    root = ET.fromstring(body)
+    assert root.tag == f"{SVG_NS}svg"
+    return root
+
+
+def _pdf_text(body: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(body)
+    out = subprocess.run([shutil.which("pdftotext") or "/usr/bin/pdftotext", "-layout", str(path), "-"],
+                         check=True, capture_output=True)
+    return out.stdout.decode("utf-8")
+
+
+# -- charts -----------------------------------------------------------------------------------------
+def test_radar_svg_with_vietnamese_labels():
+    labels = [vi for _, vi, _ in DIMENSIONS]
+    root = _svg_root(charts.to_svg(charts.radar(labels, [72.5, 40.0, 55.0, 18.0])))
+    assert root.find(f".//{SVG_NS}path") is not None
+    assert root.find(f".//{SVG_NS}text") is None  # text is drawn as paths: no font needed to view it
+
+
+def test_bars_svg():
+    fig = charts.bars([vi for _, vi, _ in DIMENSIONS], [0.0, 50.0, 99.0, 100.0], [0, 25, 50, 75],
+                      ["Khởi động", "Hình thành", "Nâng cao", "Dẫn dắt"])
+    _svg_root(charts.to_svg(fig))
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_progress_svg(n):
+    dates = ["2024-01-10", "2024-07-01", "2025-03-14"][:n]
+    series = {"Chiến lược số": [10.0, None, 60.0][:n], "Dữ liệu": [None, 30.0, 40.0][:n]}
+    _svg_root(charts.to_svg(charts.progress(dates, [20.0, 35.0, 50.0][:n], series, overall_label="Tổng thể")))
+
+
+def test_svg_is_reproducible():
+    def make() -> bytes:
+        return charts.to_svg(charts.radar(["Một", "Hai", "Ba"], [10.0, 20.0, 30.0]))
+
+    assert make() == make()
+
+
+def test_png():
+    body = charts.to_png(charts.radar(["Một", "Hai", "Ba"], [10.0, 20.0, 30.0]), dpi=50)
+    assert body.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+# -- PDF --------------------------------------------------------------------------------------------
+def test_report_pdf_vietnamese(view, business, assessment, tmp_path):
+    body = report_pdf(view=view, business=business, assessment=assessment, lang="vi", peers=12, percentile=62.5,
+                      peer_min=5)
+    assert body.startswith(b"%PDF")
+    text = _pdf_text(body, tmp_path)
+    assert NAME in text
+    assert "Đánh giá mức độ chuyển đổi số doanh nghiệp" in text
+    assert "0101234567" in text
+    assert "14/03/2025" in text
+    for _, vi, _ in DIMENSIONS:
+        assert vi in text
+    assert f"{view.overall:.1f}" in text
+    assert view.level.name.vi in text
+    assert "Đầu tư thêm để vượt mức" in text
+    assert "→" in text
+    assert "62%" in text or "63%" in text
+
+
+def test_report_pdf_english(view, business, assessment, tmp_path):
+    body = report_pdf(view=view, business=business, assessment=assessment, lang="en", peers=2, percentile=None,
+                      peer_min=5)
+    assert body.startswith(b"%PDF")
+    text = _pdf_text(body, tmp_path)
+    for _, vi, en in DIMENSIONS:
+        assert en in text
+        assert vi not in text
+    assert "Business digital transformation assessment" in text
+    assert "Overall score" in text
+    assert "Fewer than 5" in text
+    assert "Invest more to get past" in text
+    assert "Page 1 of" in text

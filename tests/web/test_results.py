@@ -1,0 +1,129 @@
+"""Results, peers, what-if, charts, PDF and history over HTTP."""
+
+import subprocess
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlmodel import select
+
+from assessment import assessments, results
+from assessment.models import Answer
+from tests.factories import login, make_business, make_owner, submitted
+
+
+@pytest.fixture
+def done(client, session):
+    owner = make_owner(session)
+    business = make_business(session, owner)
+    assessment = submitted(session, business, pick=1)
+    login(client)
+    return assessment, business
+
+
+def test_results_page_shows_scores_levels_and_advice(client, done):
+    assessment, _ = done
+    page = BeautifulSoup(client.get(f"/assessments/{assessment.id}/results").text, "html.parser")
+    assert page.select_one(".big-score").text.startswith(f"{assessment.overall_score:.1f}")
+    instrument = assessments.instrument_of(assessment)
+    assert len(page.select("table.dimensions tbody tr")) == len(instrument.dimensions)
+    assert page.select("ol.recommendations li")
+    assert page.select_one('img[src$="radar.svg"]') and page.select_one('img[src$="bars.svg"]')
+
+
+def test_draft_results_redirect_to_the_questions(client, session, done):
+    _, business = done
+    draft = assessments.start(session=session, business=business, instrument_id="quick-check")
+    assert client.get(f"/assessments/{draft.id}/results").status_code == 303
+    assert client.get(f"/assessments/{draft.id}/report.pdf").status_code == 404
+
+
+def test_charts_are_svg(client, done):
+    assessment, _ = done
+    for kind in ("radar", "bars"):
+        response = client.get(f"/assessments/{assessment.id}/charts/{kind}.svg")
+        assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+        assert b"<svg" in response.content
+    assert client.get(f"/assessments/{assessment.id}/charts/pie.svg").status_code == 404
+
+
+def test_peer_comparison_needs_five_peers(client, session, done):
+    assessment, _ = done
+    page = client.get(f"/assessments/{assessment.id}/results").text
+    assert "Fewer than 5 similar businesses" in page
+    for i in range(5):
+        peer = make_business(session, make_owner(session, f"peer{i}@example.vn"))
+        submitted(session, peer, pick=0 if i < 4 else 2)  # four below, one above
+    n, percentile = results.peer_percentile(session=session, assessment=assessment, minimum=5)
+    assert n == 5 and percentile == pytest.approx(80.0)
+    assert "higher than 80% of 5 businesses" in client.get(f"/assessments/{assessment.id}/results").text
+
+
+def test_peers_are_only_same_sector_and_size_and_latest(session, done):
+    assessment, _ = done
+    other_sector = make_business(session, make_owner(session, "c@example.vn"), vsic_section="C")
+    submitted(session, other_sector)
+    twice = make_business(session, make_owner(session, "t@example.vn"))
+    submitted(session, twice, pick=0)
+    submitted(session, twice, pick=2)
+    n, _ = results.peer_percentile(session=session, assessment=assessment, minimum=1)
+    assert n == 1  # only the latest of "twice"; not the other sector, not itself
+
+
+def test_what_if_changes_nothing_stored(client, session, done):
+    assessment, business = done
+    before = {(a.question_id, a.value) for a in session.exec(select(Answer))}
+    instrument = assessments.instrument_of(assessment)
+    form = []
+    for q in assessments.applicable(instrument, business):
+        best = max(q.options, key=lambda o: o.score)
+        form.append((f"q_{q.id}", best.id))
+    response = client.hx(f"/assessments/{assessment.id}/what-if", form)
+    assert response.status_code == 200
+    fragment = BeautifulSoup(response.text, "html.parser")
+    assert fragment.select_one("#sandbox") is not None and fragment.select_one("header") is None
+    assert fragment.select_one(".big-score").text.startswith("100.0")
+    assert {(a.question_id, a.value) for a in session.exec(select(Answer))} == before
+    session.refresh(assessment)
+    assert assessment.overall_score < 100
+
+
+def test_what_if_suggests_three_answers_that_raise_the_score(session, done):
+    assessment, business = done
+    answers = assessments.answers_of(session=session, assessment=assessment)
+    view, suggestions = results.what_if(assessments.instrument_of(assessment), business, answers)
+    assert len(suggestions) == 3
+    assert [s.overall_after for s in suggestions] == sorted(s.overall_after for s in suggestions)
+    assert suggestions[0].overall_after > view.overall
+    assert len({s.question.id for s in suggestions}) == 3
+
+
+def test_what_if_ignores_bad_sandbox_answers(client, done):
+    assessment, _ = done
+    response = client.hx(f"/assessments/{assessment.id}/what-if", {"q_nope": "x", "q_c1": "zzz"})
+    assert response.status_code == 200
+
+
+def test_pdf_report_in_vietnamese(client, session, done):
+    assessment, _ = done
+    client.submit("/language", {"lang": "vi"})
+    response = client.get(f"/assessments/{assessment.id}/report.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True).stdout
+    text = text.decode()
+    assert "Công ty TNHH Đồng Xuân" in text
+    instrument = assessments.instrument_of(assessment)
+    assert instrument.dimensions[0].name.vi in " ".join(text.split())
+
+
+def test_history_shows_every_submission_and_the_change(client, session, done):
+    assessment, business = done
+    second = submitted(session, business, pick=2)
+    page = client.get(f"/businesses/{business.id}/history/quick-check")
+    rows = BeautifulSoup(page.text, "html.parser").select("table.history tbody tr")
+    assert len(rows) == 2
+    assert "+" in rows[1].text  # a rise since the first assessment
+    chart = client.get(f"/businesses/{business.id}/history/quick-check/chart.svg")
+    assert chart.status_code == 200 and b"<svg" in chart.content
+    assert client.get(f"/businesses/{business.id}/history/nope").status_code == 404
+    points = results.history(session=session, business=business, instrument_id="quick-check")
+    assert [p.assessment.id for p in points] == [assessment.id, second.id]

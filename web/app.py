@@ -1,0 +1,62 @@
+"""The web application factory: ``uvicorn --factory web.app:create_app``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assessment.db import make_engine
+from assessment.settings import Settings, get_settings
+from web.deps import CsrfFailed, LoginRequired, check_csrf, load_user
+from web.routes import account, admin, assessments, businesses, pages, results
+from web.security import SecurityMiddleware
+from web.templating import is_htmx, render
+
+log = logging.getLogger("dxm.web")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="dxmaturity", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(check_csrf), Depends(load_user)])
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
+                       cookie_secure=settings.cookie_secure)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (pages, account, businesses, assessments, results, admin):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    def _login(request: Request, _exc: LoginRequired) -> Response:
+        target = "/login?next=" + request.url.path
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    def _csrf(request: Request, _exc: CsrfFailed) -> Response:
+        return render(request, "error.html", {"status": 403, "kind": "csrf"}, status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if not hasattr(request.state, "lang"):
+            request.state.lang = settings.default_language
+        return render(request, "error.html", {"status": exc.status_code, "kind": "http"},
+                      status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+        if not hasattr(request.state, "lang"):
+            request.state.lang = settings.default_language
+        return render(request, "error.html", {"status": 400, "kind": "invalid"}, status_code=400)
+
+    return app

@@ -1,0 +1,171 @@
+"""Charts of results and progress, drawn with Matplotlib's object API (no pyplot: thread-safe in a server).
+
+Figures are small (about 5 x 4 inches, read on phones), on a fixed 0-100 scale, in the bundled DejaVu Sans
+(which has every Vietnamese diacritic) and in the Okabe-Ito palette, which stays distinguishable with
+colour-vision deficiencies. SVGs keep their text as paths so they look the same without any font.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+
+import matplotlib
+from matplotlib.figure import Figure
+
+FONT = "DejaVu Sans"
+INK = "#222222"
+MUTED = "#666666"
+GRID = "#cccccc"
+ACCENT = "#0072B2"  # Okabe-Ito blue
+#: Okabe-Ito, without black (the overall line) and yellow (too pale on white)
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D1F", "#555555"]
+LINESTYLES = ["-", "--", "-.", ":"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+TICKS = [0, 20, 40, 60, 80, 100]
+
+STYLE = {
+    "font.family": FONT,
+    "font.size": 9,
+    "axes.edgecolor": MUTED,
+    "axes.labelcolor": INK,
+    "axes.titlesize": 10,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "text.color": INK,
+    "svg.fonttype": "path",
+}
+
+
+def _figure(width: float = 5.0, height: float = 4.0, **kwargs) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained", **kwargs)
+
+
+def _clean(values: list[float | None]) -> list[float]:
+    """Missing or not-a-number scores are drawn as 0 (radar, bars); never outside 0-100."""
+    out = []
+    for v in values:
+        value = 0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+        out.append(min(max(value, 0.0), 100.0))
+    return out
+
+
+def _wrap(text: str, width: int, lines: int = 3) -> str:
+    return "\n".join(textwrap.wrap(text, width=width, max_lines=lines, placeholder="…") or [""])
+
+
+def radar(labels: list[str], scores: list[float]) -> Figure:
+    """A polar radar of dimension scores (0-100), one spoke per dimension, clockwise from the top."""
+    values = _clean(scores)
+    n = max(len(values), 1)
+    angles = [2 * math.pi * i / n for i in range(n)]
+    with matplotlib.rc_context(STYLE):
+        fig = _figure()
+        ax = fig.add_subplot(projection="polar")
+        ax.set_theta_offset(math.pi / 2)
+        ax.set_theta_direction(-1)
+        ax.set_ylim(0, 100)
+        ax.set_rlabel_position(180 / n)  # between the first two spokes
+        ax.set_yticks(TICKS[1:])
+        ax.set_yticklabels([str(t) for t in TICKS[1:]], fontsize=7, color=MUTED)
+        for tick in ax.get_yticklabels():
+            tick.set_bbox({"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+            tick.set_zorder(5)
+        ax.grid(color=GRID, linewidth=0.8)
+        ax.spines["polar"].set_color(GRID)
+        if values:
+            ring_angles, ring = [*angles, angles[0]], [*values, values[0]]
+            ax.fill(ring_angles, ring, color=ACCENT, alpha=0.25, zorder=2)
+            ax.plot(ring_angles, ring, color=ACCENT, linewidth=2, zorder=3, clip_on=False)
+            ax.scatter(angles, values, color=ACCENT, s=18, zorder=4, clip_on=False)
+        ax.set_xticks(angles)
+        ax.set_xticklabels([])  # drawn below, aligned away from the centre
+        width = 16 if n > 3 else 20
+        for angle, label, value in zip(angles, labels, values, strict=False):
+            x = math.sin(angle)  # clockwise from the top: sin is left/right, cos is up/down
+            y = math.cos(angle)
+            ha = "center" if abs(x) < 0.3 else ("left" if x > 0 else "right")
+            va = "center" if abs(y) < 0.3 else ("bottom" if y > 0 else "top")
+            name, score = _wrap(label, width), f"{value:.0f}"
+            text = f"{score}\n{name}" if va == "top" else f"{name}\n{score}"
+            ax.text(angle, 112, text, ha=ha, va=va, fontsize=8, linespacing=1.15, multialignment=ha)
+    return fig
+
+
+def bars(labels: list[str], scores: list[float], level_mins: list[float], level_names: list[str]) -> Figure:
+    """Horizontal 0-100 bars, one per dimension (first on top), with the level thresholds marked."""
+    values = _clean(scores)
+    n = len(values)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.0, max(2.6, 1.4 + 0.45 * n))
+        ax = fig.add_subplot()
+        positions = list(range(n))
+        ax.barh(positions, values, height=0.6, color=ACCENT, zorder=2)
+        ax.set_yticks(positions, [_wrap(label, 22, 2) for label in labels], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xticks(TICKS)
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for i, value in enumerate(values):
+            inside = value > 88
+            ax.text(value - 1.5 if inside else value + 1.5, i, f"{value:.0f}", va="center",
+                    ha="right" if inside else "left", fontsize=8, fontweight="bold",
+                    color="white" if inside else INK, zorder=3)
+        levels = sorted(zip(level_mins, level_names, strict=False))
+        for k, (minimum, name) in enumerate(levels):
+            if minimum > 0:
+                ax.axvline(minimum, color=GRID, linewidth=1, linestyle="--", zorder=1)
+            upper = levels[k + 1][0] if k + 1 < len(levels) else 100.0
+            chars = max(6, int((upper - minimum) / 100 * 48))
+            ax.text(minimum + 1, 1.01, _wrap(name, chars, 2), transform=ax.get_xaxis_transform(), ha="left",
+                    va="bottom", fontsize=7, color=MUTED, linespacing=1.1)
+    return fig
+
+
+def progress(
+    dates: list[str], overall: list[float], series: dict[str, list[float | None]], *, overall_label: str
+) -> Figure:
+    """Scores over successive assessments: a bold overall line, a thin line per dimension (None: a gap)."""
+    x = list(range(len(dates)))
+    columns = 2
+    rows = math.ceil((len(series) + 1) / columns)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.0, 3.2 + 0.3 * rows)
+        ax = fig.add_subplot()
+        for i, (name, values) in enumerate(series.items()):
+            ys = [math.nan if v is None else float(v) for v in values]
+            ax.plot(x, ys, color=PALETTE[i % len(PALETTE)], linestyle=LINESTYLES[i // len(PALETTE) % 4],
+                    linewidth=1.1, marker=MARKERS[i % len(MARKERS)], markersize=3.5, label=_wrap(name, 30, 2),
+                    zorder=2, clip_on=False)
+        ax.plot(x, [float(v) for v in overall], color=INK, linewidth=3, marker="o", markersize=6,
+                label=overall_label, zorder=3, clip_on=False)
+        ax.set_ylim(0, 100)
+        ax.set_yticks(TICKS)
+        ax.set_xticks(x, dates, rotation=30 if len(dates) > 4 else 0, ha="right" if len(dates) > 4 else "center",
+                      fontsize=8)
+        margin = 0.5 if len(x) <= 1 else 0.2
+        ax.set_xlim(-margin, len(x) - 1 + margin)
+        ax.grid(axis="y", color=GRID, linewidth=0.8)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        handles, names = ax.get_legend_handles_labels()
+        # the overall line first
+        handles, names = handles[-1:] + handles[:-1], names[-1:] + names[:-1]
+        fig.legend(handles, names, loc="outside lower center", ncols=columns, fontsize=7.5, frameon=False)
+    return fig
+
+
+def to_svg(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "dxmaturity"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def to_png(fig: Figure, dpi: int = 150) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()

@@ -1,0 +1,102 @@
+"""FastAPI dependencies: the database session, the current user, CSRF, and ownership checks.
+
+Ownership is checked once here (``OwnedBusiness``, ``OwnedAssessment``): a missing id and somebody
+else's id both answer 404, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+
+from assessment import accounts, assessments, businesses
+from assessment.models import Assessment, Business, User
+from assessment.settings import Settings
+from web import i18n
+from web.security import CSRF_FIELD, csrf_ok
+
+SESSION_COOKIE = "dxm_session"
+LANG_COOKIE = "dxm_lang"
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
+    """Who is asking, and in which language (user's choice, else the cookie, else the default)."""
+    user = accounts.user_for_token(session=session, token=request.cookies.get(SESSION_COOKIE))
+    request.state.user = user
+    cookie_lang = request.cookies.get(LANG_COOKIE)
+    request.state.lang = i18n.pick(user.language if user else cookie_lang or settings.default_language)
+    return user
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def current_user(user: Annotated[User | None, Depends(load_user)]) -> User:
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+MaybeUser = Annotated[User | None, Depends(load_user)]
+
+
+def require_roles(*roles: str):  # noqa: ANN201 - returns a dependency
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise HTTPException(status_code=404)
+        return user
+
+    return Depends(check)
+
+
+async def check_csrf(request: Request) -> None:
+    """Every state change must echo the CSRF token (form field or X-CSRF-Token header)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    submitted = None
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not csrf_ok(request, submitted):
+        raise CsrfFailed
+
+
+def owned_business(business_id: int, user: CurrentUser, session: SessionDep) -> Business:
+    business = businesses.owned_business(session=session, user=user, business_id=business_id)
+    if business is None:
+        raise HTTPException(status_code=404)
+    return business
+
+
+def owned_assessment(assessment_id: int, user: CurrentUser, session: SessionDep) -> tuple[Assessment, Business]:
+    found = assessments.owned_assessment(session=session, user=user, assessment_id=assessment_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    return found
+
+
+OwnedBusiness = Annotated[Business, Depends(owned_business)]
+OwnedAssessment = Annotated[tuple[Assessment, Business], Depends(owned_assessment)]

@@ -1,0 +1,108 @@
+"""Taking an assessment: one dimension per page, autosave per answer, submit when complete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from assessment import assessments
+from assessment.messages import NotAllowed
+from web.deps import OwnedAssessment, OwnedBusiness, SessionDep, require_roles
+from web.i18n import translate
+from web.templating import is_htmx, render
+
+router = APIRouter(dependencies=[require_roles("owner")])
+
+
+@router.post("/businesses/{business_id}/assessments")
+def start(business: OwnedBusiness, session: SessionDep, instrument: str = Form("")) -> Response:
+    try:
+        assessment = assessments.start(session=session, business=business, instrument_id=instrument)
+    except NotAllowed:
+        raise HTTPException(status_code=404) from None
+    return RedirectResponse(f"/assessments/{assessment.id}/pages/0", status_code=303)
+
+
+def _progress(instrument, business, answers) -> dict:  # noqa: ANN001
+    asked = assessments.applicable(instrument, business)
+    done = sum(1 for q in asked if q.id in answers)
+    return {"done": done, "total": len(asked), "percent": round(100 * done / max(len(asked), 1))}
+
+
+@router.get("/assessments/{assessment_id}")
+def resume(owned: OwnedAssessment, session: SessionDep) -> Response:
+    assessment, business = owned
+    if assessment.status == "submitted":
+        return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
+    instrument = assessments.instrument_of(assessment)
+    answers = assessments.answers_of(session=session, assessment=assessment)
+    for page in assessments.pages(instrument, business):
+        if any(q.id not in answers for q in page.questions):
+            return RedirectResponse(f"/assessments/{assessment.id}/pages/{page.number}", status_code=303)
+    return RedirectResponse(f"/assessments/{assessment.id}/review", status_code=303)
+
+
+@router.get("/assessments/{assessment_id}/pages/{number}")
+def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: int) -> Response:
+    assessment, business = owned
+    if assessment.status == "submitted":
+        return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
+    instrument = assessments.instrument_of(assessment)
+    all_pages = assessments.pages(instrument, business)
+    if not 0 <= number < len(all_pages):
+        raise HTTPException(status_code=404)
+    answers = assessments.answers_of(session=session, assessment=assessment)
+    return render(request, "assessment_page.html", {
+        "assessment": assessment, "business": business, "instrument": instrument, "pages": all_pages,
+        "page": all_pages[number], "answers": answers, "progress": _progress(instrument, business, answers),
+    })
+
+
+@router.post("/assessments/{assessment_id}/answers/{question_id}")
+async def autosave(request: Request, owned: OwnedAssessment, session: SessionDep, question_id: str) -> Response:
+    assessment, business = owned
+    form = await request.form()
+    chosen = [str(v) for v in form.getlist("answer")]
+    try:
+        assessments.save_answer(session=session, assessment=assessment, business=business,
+                                question_id=question_id, chosen=chosen)
+    except NotAllowed as exc:
+        message = translate(request.state.lang, str(exc))
+        return render(request, "_partials/save_status.html", {"ok": False, "message": message,
+                                                               "question_id": question_id}, status_code=422)
+    instrument = assessments.instrument_of(assessment)
+    answers = assessments.answers_of(session=session, assessment=assessment)
+    return render(request, "_partials/save_status.html", {
+        "ok": True, "question_id": question_id, "progress": _progress(instrument, business, answers),
+        "oob_progress": is_htmx(request)})
+
+
+@router.get("/assessments/{assessment_id}/review")
+def review(request: Request, owned: OwnedAssessment, session: SessionDep) -> Response:
+    assessment, business = owned
+    if assessment.status == "submitted":
+        return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
+    instrument = assessments.instrument_of(assessment)
+    answers = assessments.answers_of(session=session, assessment=assessment)
+    return _review(request, assessment, business, instrument, answers, 200)
+
+
+def _review(request, assessment, business, instrument, answers, status) -> Response:  # noqa: ANN001
+    all_pages = assessments.pages(instrument, business)
+    missing = assessments.missing(instrument, business, answers)
+    page_of = {q.id: p.number for p in all_pages for q in p.questions}
+    return render(request, "review.html", {
+        "assessment": assessment, "business": business, "instrument": instrument, "pages": all_pages,
+        "missing": [(q, page_of[q.id]) for q in missing], "progress": _progress(instrument, business, answers),
+    }, status_code=status)
+
+
+@router.post("/assessments/{assessment_id}/submit")
+def submit(request: Request, owned: OwnedAssessment, session: SessionDep) -> Response:
+    assessment, business = owned
+    missing = assessments.submit(session=session, assessment=assessment, business=business)
+    if missing:
+        instrument = assessments.instrument_of(assessment)
+        answers = assessments.answers_of(session=session, assessment=assessment)
+        return _review(request, assessment, business, instrument, answers, 422)
+    return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)

@@ -1,0 +1,34 @@
+"""Home page and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from assessment import accounts, businesses
+from questionnaires import loader
+from web.deps import LANG_COOKIE, MaybeUser, SessionDep, SettingsDep
+from web.i18n import LANGUAGES
+from web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(request: Request, user: MaybeUser, session: SessionDep) -> Response:
+    owned = businesses.businesses_of(session=session, owner=user) if user and user.role == "owner" else []
+    return render(request, "home.html", {"instruments": loader.catalogue(), "businesses": owned})
+
+
+@router.post("/language")
+def switch_language(
+    user: MaybeUser, session: SessionDep, settings: SettingsDep, lang: str = Form(...), next: str = Form("/")
+) -> Response:
+    lang = lang if lang in LANGUAGES else "vi"
+    if user:
+        accounts.set_language(session=session, user=user, language=lang)
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
+                        secure=settings.cookie_secure)
+    return response

@@ -1,0 +1,63 @@
+"""One Jinja environment (autoescaped, gettext installed) that renders pages or just a block.
+
+A route renders the whole page, or, for an HTMX request, only the block that htmx swaps
+(jinja2-fragments), from the same template. The language travels in the template context
+(``lang_code``), so one environment serves every request and worker safely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from web import i18n
+
+environment = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+    extensions=["jinja2.ext.i18n"],
+)
+templates = Jinja2Blocks(env=environment)
+templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+@pass_context
+def in_language(context, text) -> str:  # noqa: ANN001 - a Jinja context and a bilingual Text
+    return "" if text is None else text.get(context.get("lang_code", "vi"))
+
+
+templates.env.filters["t"] = in_language
+templates.env.filters["score"] = lambda v: "—" if v is None else f"{v:.1f}"
+templates.env.filters["change"] = lambda v: "—" if v is None else f"{v:+.1f}"
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page, or one block of it; adds the user, language and CSRF token to the context."""
+    state = request.state
+    full = {
+        "user": getattr(state, "user", None),
+        "lang_code": getattr(state, "lang", "vi"),
+        "csrf_token": getattr(state, "csrf_token", ""),
+        **(context or {}),
+    }
+    kwargs: dict[str, Any] = {"status_code": status_code, "headers": {"Vary": "HX-Request", **(headers or {})}}
+    if block:
+        kwargs["block_name"] = block
+    return templates.TemplateResponse(request, template, full, **kwargs)
