@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import warnings
-
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 

@@ -82,6 +82,11 @@ class Browser(TestClient):
 
     def hx(self, url: str, data: dict | list | None = None, **kwargs):
         headers = {"HX-Request": "true", "X-CSRF-Token": self.csrf(), **kwargs.pop("headers", {})}
+        if isinstance(data, list):  # repeated fields, as a browser sends checkboxes
+            pairs: dict[str, list[str]] = {}
+            for key, value in data:
+                pairs.setdefault(key, []).append(value)
+            data = pairs
         return self.post(url, data=data or {}, headers=headers, **kwargs)
 
 

@@ -27,7 +27,7 @@ def test_the_example_is_clean(tmp_path):
         ("{id: b1, dimension: b,", "{id: b1, dimension: zz,", "questions[3].dimension: unknown dimension 'zz'"),
         ("{id: b1,", "{id: a1,", "questions[3].id: duplicate question id 'a1'"),
         ("{id: web, score: 0.4,", "{id: web, score: 1.5,", "questions[1].options[1].score: value 1.5 out of range"),
-        ("{id: l2, min_score: 50,", "{id: l2, min_score: 20,", "levels[3].min_score: thresholds not ascending"),
+        ("{id: l2, min_score: 50,", "{id: l2, min_score: 20,", "levels[2].min_score: thresholds not ascending"),
         ("title: {vi: Ví dụ, en: Example}", "title: {vi: Ví dụ}", "title.en: missing translation (en)"),
         ("{id: email, score: 0.4,", "{id: web, score: 0.4,", "duplicate option id 'web'"),
         ("threshold: at_least", "threshold: sometimes", "threshold: Input should be 'at_least' or 'above'"),

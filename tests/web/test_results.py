@@ -75,8 +75,10 @@ def test_what_if_changes_nothing_stored(client, session, done):
     instrument = assessments.instrument_of(assessment)
     form = []
     for q in assessments.applicable(instrument, business):
-        best = max(q.options, key=lambda o: o.score)
-        form.append((f"q_{q.id}", best.id))
+        if q.type == "multi":
+            form += [(f"q_{q.id}", o.id) for o in q.options if o.score > 0]
+        else:
+            form.append((f"q_{q.id}", max(q.options, key=lambda o: o.score).id))
     response = client.hx(f"/assessments/{assessment.id}/what-if", form)
     assert response.status_code == 200
     fragment = BeautifulSoup(response.text, "html.parser")

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Re-extract the message catalogue and merge new messages into web/locale/vi (then translate them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pybabel extract -F babel.cfg -k N_ -o web/locale/messages.pot --no-location --sort-output --project=dxmaturity .
+pybabel update -i web/locale/messages.pot -d web/locale -l vi --no-fuzzy-matching --ignore-obsolete
