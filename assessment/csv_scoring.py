@@ -57,7 +57,7 @@ def _encode_value(model: ScoringModel, q: int, value: str) -> tuple[int, str]:
 def encode_column(model: ScoringModel, q: int, values: np.ndarray) -> np.ndarray:
     """Codes for one column of strings, encoding each distinct value once; INVALID where bad."""
     inverse, uniques = pd.factorize(values)
-    codes = np.array([_encode_value(model, q, str(u))[0] for u in uniques], dtype=np.int64)
+    codes = np.array([_encode_value(model, q, str(u))[0] for u in uniques], dtype=np.int32)
     return codes[inverse]
 
 
@@ -128,7 +128,7 @@ def score_csv(
         )
         for chunk in reader:
             values = chunk.to_numpy()
-            codes = np.empty((len(chunk), model.n_questions), dtype=np.int64)
+            codes = np.empty((len(chunk), model.n_questions), dtype=np.int32)
             for q, column in enumerate(order):
                 codes[:, q] = encode_column(model, q, values[:, column + 1])
             bad = (codes == INVALID).any(axis=1)

@@ -43,9 +43,9 @@ def best_of(fn, repeat: int = 3) -> float:
 
 def random_codes(model, n: int, rng: np.random.Generator, na_share: float = 0.1) -> np.ndarray:
     options = np.array([len(o) for o in model.option_ids])
-    codes = (rng.random((n, model.n_questions)) * options).astype(np.int64)
+    codes = (rng.random((n, model.n_questions)) * options).astype(np.int32)
     na = (rng.random((n, model.n_questions)) < na_share) & model.allow_na
-    return np.where(na, model.na_codes, codes)
+    return np.where(na, model.na_codes, codes).astype(np.int32)
 
 
 def floor(codes: np.ndarray, flat_scores: np.ndarray, offsets: np.ndarray, weights: np.ndarray):

@@ -33,25 +33,34 @@ class Scores:
     overall_level: np.ndarray
 
 
-def check_codes(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None = None) -> np.ndarray:
-    """Validate an answer-code matrix once, at the entry point; return it as an integer array."""
+def _check_shape(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> np.ndarray:
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] != model.n_questions:
         raise ValueError(f"codes must have shape (n, {model.n_questions}), got {codes.shape}")
     if codes.size and not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"codes must be integers, got {codes.dtype}")
+    if applicable is not None and applicable.shape != codes.shape:
+        raise ValueError(f"applicable must have shape {codes.shape}, got {applicable.shape}")
+    return codes
+
+
+def _check_values(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None, first_row: int = 0) -> None:
     bad = (codes < 0) | (codes > model.na_codes)
     na_misplaced = (codes == model.na_codes) & ~model.allow_na
     if applicable is not None:
-        if applicable.shape != codes.shape:
-            raise ValueError(f"applicable must have shape {codes.shape}, got {applicable.shape}")
         na_misplaced &= applicable
     for name, mask in (("unknown answer code", bad), ("'not applicable' not allowed", na_misplaced)):
         if mask.any():
             row, col = np.argwhere(mask)[0]
             raise ValueError(
-                f"{name} {codes[row, col]} for question {model.question_ids[col]!r} in row {row}"
+                f"{name} {codes[row, col]} for question {model.question_ids[col]!r} in row {first_row + row}"
             )
+
+
+def check_codes(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None = None) -> np.ndarray:
+    """Validate an answer-code matrix (shape, type, every code); return it as an integer array."""
+    codes = _check_shape(codes, model, applicable)
+    _check_values(codes, model, applicable)
     return codes
 
 
@@ -64,7 +73,7 @@ def _dimension_chunk(s: np.ndarray, model: ScoringModel, applicable: np.ndarray 
     answered = ~np.isnan(s)
     if applicable is not None:
         answered &= applicable
-    s = np.where(answered, s, 0.0)
+    np.copyto(s, 0.0, where=~answered)
     numerator = s @ model.membership
     denominator = answered.astype(np.float64) @ model.membership
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -75,12 +84,7 @@ def dimension_scores(
     codes: np.ndarray, model: ScoringModel, *, applicable: np.ndarray | None = None
 ) -> np.ndarray:
     """D_d = 100 · Σ w_q s_q / Σ w_q over answered, applicable questions; NaN if there are none."""
-    out = np.empty((codes.shape[0], model.n_dimensions))
-    for start in range(0, codes.shape[0], CHUNK_ROWS):
-        rows = slice(start, start + CHUNK_ROWS)
-        part = None if applicable is None else applicable[rows]
-        out[rows] = _dimension_chunk(question_scores(codes[rows], model), model, part)
-    return out
+    return score(codes, model, applicable=applicable).dimension_scores
 
 
 def overall_scores(dimension: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -118,6 +122,13 @@ def overall_levels(overall: np.ndarray, dimension_levels: np.ndarray, model: Sco
     return np.where(np.isnan(overall), NO_LEVEL, best)
 
 
+def _score_chunk(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> Scores:
+    dimension = _dimension_chunk(question_scores(codes, model), model, applicable)
+    overall = overall_scores(dimension, model.dimension_weights)
+    dimension_levels = levels_of(dimension, model.level_mins, above=model.above)
+    return Scores(dimension, overall, dimension_levels, overall_levels(overall, dimension_levels, model))
+
+
 def score(
     codes: np.ndarray,
     model: ScoringModel,
@@ -126,6 +137,9 @@ def score(
     validate: bool = True,
 ) -> Scores:
     """Score ``n`` responses of one instrument.
+
+    The rows are scored in chunks of ``CHUNK_ROWS`` so that every temporary array stays in the CPU
+    cache and the peak memory does not grow with ``n`` beyond the inputs and outputs.
 
     Parameters
     ----------
@@ -136,8 +150,8 @@ def score(
         False where a question is not asked of that respondent (sector/size rules); such answers
         are left out like "not applicable".
     validate : bool
-        Check the codes first (``ValueError`` on the first bad one). Callers that encoded the codes
-        themselves from checked input may skip it.
+        Check the codes first (``ValueError`` naming the first bad one). Callers that encoded the
+        codes themselves from checked input may skip it.
 
     Examples
     --------
@@ -153,13 +167,22 @@ def score(
     ([100.0, 0.0], [1, 0])
     """
     if validate:
-        codes = check_codes(codes, model, applicable)
-    dimension = dimension_scores(codes, model, applicable=applicable)
-    overall = overall_scores(dimension, model.dimension_weights)
-    dimension_levels = levels_of(dimension, model.level_mins, above=model.above)
-    return Scores(
-        dimension_scores=dimension,
-        overall=overall,
-        dimension_levels=dimension_levels,
-        overall_level=overall_levels(overall, dimension_levels, model),
+        codes = _check_shape(codes, model, applicable)
+    n = codes.shape[0]
+    out = Scores(
+        dimension_scores=np.empty((n, model.n_dimensions)),
+        overall=np.empty(n),
+        dimension_levels=np.empty((n, model.n_dimensions), dtype=np.int64),
+        overall_level=np.empty(n, dtype=np.int64),
     )
+    for start in range(0, n, CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        part = None if applicable is None else applicable[rows]
+        if validate:
+            _check_values(codes[rows], model, part, start)
+        chunk = _score_chunk(codes[rows], model, part)
+        out.dimension_scores[rows] = chunk.dimension_scores
+        out.overall[rows] = chunk.overall
+        out.dimension_levels[rows] = chunk.dimension_levels
+        out.overall_level[rows] = chunk.overall_level
+    return out

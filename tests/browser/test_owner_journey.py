@@ -1,0 +1,362 @@
+"""An owner's journey in a real browser: sign up, register the business, take the quick-check with
+HTMX autosave (across two devices), submit, read the results, play with the what-if sandbox and
+download the PDF report. Screenshots of the main pages go to docs/screenshots/.
+
+Selectors use ids, names and URLs rather than visible wording, so the tests do not depend on the
+state of the translation catalogues.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import unicodedata
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlmodel import Session, select
+
+from assessment import assessments
+from assessment.models import Assessment, Business, User
+from tests.factories import PASSWORD
+from tests.browser.conftest import TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+BUSINESS_NAME = "Công ty TNHH Gốm Bát Tràng"
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2, "locale": "en-US"}
+
+
+# --- steps -------------------------------------------------------------------------------------------
+
+
+def submit_main_form(page: Page) -> None:
+    """Click the submit button of the page's own form (the nav has log-out and language buttons too)."""
+    page.locator("main form button[type=submit]").click()
+
+
+def sign_up(page: Page, email: str, name: str = "Nguyễn Thị Hoa") -> None:
+    page.goto("/signup")
+    page.locator("#display_name").fill(name)
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/businesses/new$"))
+    expect(page.locator("header form[action='/logout'] button")).to_be_visible()
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    submit_main_form(page)
+    expect(page.locator("header form[action='/logout'] button")).to_be_visible()
+
+
+def fill_business_form(page: Page, *, name: str, tax_code: str) -> None:
+    page.locator("#name").fill(name)
+    page.locator("#tax_code").fill(tax_code)
+    page.locator("#ward_code").select_option(value="00577")
+    page.locator("#vsic_section").select_option(value="C")
+    page.locator("#employees").fill("12")
+    page.locator("#revenue_bn").fill("10")
+    page.locator("#capital_bn").fill("5")
+
+
+def register_business(page: Page, name: str = BUSINESS_NAME) -> int:
+    expect(page).to_have_url(re.compile(r"/businesses/new$"))
+    fill_business_form(page, name=name, tax_code="0100233488")
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/businesses/\d+$"))
+    expect(page.locator("main h1")).to_have_text(name)
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def start_quick_check(page: Page) -> int:
+    """On the business page: start the quick-check (the default choice); returns the assessment id."""
+    expect(page.locator("input[name=instrument][value=quick-check]")).to_be_checked()
+    page.locator("form.start-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/assessments/\d+/pages/0$"))
+    return int(re.search(r"/assessments/(\d+)/", page.url).group(1))
+
+
+def progress(page: Page) -> int:
+    return int(page.locator("#progress-bar").get_attribute("value"))
+
+
+def choose(page: Page, question: Locator, target: Locator) -> None:
+    """Click an answer and wait until the autosave for that question has answered ✓."""
+    qid = question.get_attribute("id").removeprefix("q-")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/answers/{qid}")) as saved:
+        target.click()
+    assert saved.value.status == 200, f"saving {qid} answered {saved.value.status}"
+    expect(page.locator(f"#status-{qid}")).to_contain_text("✓")
+
+
+def answer_page(page: Page) -> list[str]:
+    """Answer every unanswered question of the current page: a single-choice question with its last
+    real option (the best, not "not applicable"), a multi-choice question with its first box."""
+    answered = []
+    questions = page.locator("fieldset.question")
+    for i in range(questions.count()):
+        question = questions.nth(i)
+        if question.locator("input:checked").count():
+            continue
+        boxes = question.locator("input[type=checkbox]")
+        if boxes.count():
+            choose(page, question, boxes.first)
+        else:
+            choose(page, question, question.locator("label:not(.na)").last)
+        answered.append(question.get_attribute("id").removeprefix("q-"))
+    return answered
+
+
+def answer_everything(page: Page, screenshot=None, name: str | None = None) -> None:  # noqa: ANN001
+    """From the current page to the review page, answering whatever is unanswered."""
+    for _ in range(20):
+        expect(page.locator("fieldset.question").first).to_be_visible()
+        answer_page(page)
+        if screenshot and name:
+            screenshot(page, name)
+            screenshot = None
+        page.locator("nav.pager a").last.click()
+        if page.url.endswith("/review"):
+            return
+    pytest.fail("never reached the review page")
+
+
+def no_horizontal_scroll(page: Page, width: int = 375) -> None:
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"{page.url} scrolls sideways: {scroll_width}px wide at {width}px"
+
+
+def charts_loaded(page: Page) -> None:
+    page.wait_for_function(
+        "() => { const imgs = [...document.querySelectorAll('section.charts img')];"
+        " return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
+        timeout=TIMEOUT_MS)
+    sizes = page.evaluate("[...document.querySelectorAll('section.charts img')].map(i => i.naturalWidth)")
+    assert all(width > 0 for width in sizes), sizes
+
+
+# --- database ----------------------------------------------------------------------------------------
+
+
+def stored_answers(engine, assessment_id: int) -> dict[str, str]:  # noqa: ANN001
+    with Session(engine) as s:
+        return assessments.answers_of(session=s, assessment=s.get(Assessment, assessment_id))
+
+
+def stored(engine, model, ident):  # noqa: ANN001, ANN201
+    with Session(engine, expire_on_commit=False) as s:
+        return s.get(model, ident)
+
+
+def nfc(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+# --- tests -------------------------------------------------------------------------------------------
+
+
+def test_owner_journey_in_vietnamese(live_server_vi, pages, engine, screenshot, tmp_path):
+    page = pages.open(live_server_vi)
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.locator("main")).to_contain_text("Kiểm tra nhanh mức độ số hóa")  # questionnaire titles
+    screenshot(page, "home-vi.png")
+
+    sign_up(page, "hoa@gombattrang.vn")
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.email == "hoa@gombattrang.vn")).one()
+        assert (user.role, user.language, user.display_name) == ("owner", "vi", "Nguyễn Thị Hoa")
+
+    # a wrong check digit first: the error is shown next to the field, the values are kept
+    pages.expect_error_status("/businesses", 422)
+    fill_business_form(page, name=BUSINESS_NAME, tax_code="0100233480")
+    screenshot(page, "business-form-vi.png")
+    submit_main_form(page)
+    expect(page.locator("#tax_code-error")).to_be_visible()
+    expect(page.locator("#tax_code")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#tax_code")).to_have_attribute("aria-describedby", "tax_code-error")
+    expect(page.locator("#name")).to_have_value(BUSINESS_NAME)
+    expect(page.locator("#ward_code")).to_have_value("00577")
+    expect(page.locator("#name-error")).to_have_count(0)
+    with Session(engine) as s:
+        assert s.exec(select(Business)).all() == []
+    page.locator("#tax_code").fill("0100233488")
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/businesses/\d+$"))
+    expect(page.locator("main h1")).to_have_text(BUSINESS_NAME)
+    expect(page.locator("main hgroup")).to_contain_text("Bát Tràng")  # the ward, in Vietnamese
+    business_id = int(page.url.rsplit("/", 1)[1])
+    business = stored(engine, Business, business_id)
+    assert (business.name, business.tax_code, business.ward_code, business.vsic_section) == (
+        BUSINESS_NAME, "0100233488", "00577", "C")
+    assert business.size_class == "small"
+
+    # the quick-check, first answer on this device
+    assessment_id = start_quick_check(page)
+    first = page.locator("fieldset.question").first
+    first_id = first.get_attribute("id").removeprefix("q-")
+    expect(page.locator(f"#status-{first_id}")).not_to_contain_text("✓")
+    before = progress(page)
+    chosen = first.locator("input[type=radio]").nth(2)
+    chosen_value = chosen.get_attribute("value")
+    choose(page, first, first.locator("label").nth(2))
+    expect(page.locator("#progress-bar")).to_have_attribute("value", str(before + 1))
+    assert stored_answers(engine, assessment_id) == {first_id: chosen_value}
+    screenshot(page, "assessment-page-vi.png")
+    page.locator("header form[action='/logout'] button").click()
+    expect(page.locator("header a[href='/login']")).to_be_visible()
+
+    # another device: log in, continue the draft, the answer is still there
+    phone = pages.open(live_server_vi)
+    log_in(phone, "hoa@gombattrang.vn")
+    phone.locator(f"main a[href='/businesses/{business_id}']").click()
+    expect(phone).to_have_url(re.compile(rf"/businesses/{business_id}$"))
+    phone.locator(f"main a[href='/assessments/{assessment_id}']").click()
+    expect(phone).to_have_url(re.compile(rf"/assessments/{assessment_id}/pages/0$"))
+    expect(phone.locator(f"#q-{first_id} input[value='{chosen_value}']")).to_be_checked()
+    expect(phone.locator(f"#status-{first_id}")).to_contain_text("✓")
+    expect(phone.locator("#progress-bar")).to_have_attribute("value", "1")
+
+    answer_everything(phone)
+    expect(phone).to_have_url(re.compile(rf"/assessments/{assessment_id}/review$"))
+    expect(phone.locator("article.missing")).to_have_count(0)
+    total = phone.locator("#progress-bar").get_attribute("max")
+    expect(phone.locator("#progress-bar")).to_have_attribute("value", total)
+    screenshot(phone, "review-vi.png")
+    answers = stored_answers(engine, assessment_id)
+    assert len(answers) == int(total) and answers[first_id] == chosen_value
+
+    phone.locator("main form[action$='/submit'] button").click()
+    expect(phone).to_have_url(re.compile(rf"/assessments/{assessment_id}/results$"))
+    submitted = stored(engine, Assessment, assessment_id)
+    assert submitted.status == "submitted" and submitted.overall_score is not None
+    expect(phone.locator("article.overall .big-score")).to_contain_text(f"{submitted.overall_score:.1f}")
+    expect(phone.locator("main hgroup")).to_contain_text(BUSINESS_NAME)
+    charts_loaded(phone)
+    screenshot(phone, "results-vi.png")
+
+    # what-if: the sandbox follows the changed answer, the stored assessment does not
+    sandbox = phone.locator("#sandbox")
+    sandbox_before = sandbox.inner_text()
+    select_box = phone.locator(f"#whatif-form select[name='q_{first_id}']")
+    other = next(v for v in select_box.locator("option").evaluate_all("os => os.map(o => o.value)")
+                 if v != chosen_value)
+    with phone.expect_response(lambda r: r.url.endswith("/what-if")) as answered:
+        select_box.select_option(value=other)
+    assert answered.value.status == 200
+    expect(sandbox).not_to_have_text(sandbox_before)
+    expect(sandbox.locator(".big-score")).not_to_contain_text(f"{submitted.overall_score:.1f}")
+    assert stored_answers(engine, assessment_id) == answers
+    assert stored(engine, Assessment, assessment_id).overall_score == submitted.overall_score
+    expect(phone.locator("article.overall .big-score")).to_contain_text(f"{submitted.overall_score:.1f}")
+
+    # the PDF report
+    with phone.expect_download() as download:
+        phone.locator("a[href$='report.pdf']").click()
+    pdf = tmp_path / "report.pdf"
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["/usr/bin/pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                          check=True, timeout=30).stdout.decode("utf-8")
+    assert nfc(BUSINESS_NAME) in nfc(text), text[:500]
+
+    pages.assert_no_errors()
+
+
+def test_owner_journey_in_english_on_a_phone(live_server_vi, pages, engine, screenshot):
+    page = pages.open(live_server_vi, **PHONE)
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    no_horizontal_scroll(page)
+    page.locator("header form.lang-switch button[value=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("main")).to_contain_text("Digital quick check")
+
+    sign_up(page, "lan@example.vn", name="Tran Lan")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    no_horizontal_scroll(page)
+    business_id = register_business(page, name="Lan Ceramics Co., Ltd")
+    no_horizontal_scroll(page)
+    assessment_id = start_quick_check(page)
+    no_horizontal_scroll(page)
+    answer_everything(page, screenshot, "assessment-page-en-375.png")
+    no_horizontal_scroll(page)
+    page.locator("main form[action$='/submit'] button").click()
+    expect(page).to_have_url(re.compile(rf"/assessments/{assessment_id}/results$"))
+    expect(page.locator("article.overall .big-score")).to_be_visible()
+    charts_loaded(page)
+    no_horizontal_scroll(page)
+    screenshot(page, "results-en-375.png")
+
+    with Session(engine) as s:
+        assert s.exec(select(User).where(User.email == "lan@example.vn")).one().language == "en"
+        assessment = s.get(Assessment, assessment_id)
+        assert assessment.status == "submitted" and assessment.business_id == business_id
+    pages.assert_no_errors()
+
+
+def test_submit_shows_missing_questions(live_server, pages, engine):
+    page = pages.open(live_server)
+    sign_up(page, "owner@example.vn")
+    register_business(page)
+    assessment_id = start_quick_check(page)
+    first = page.locator("fieldset.question").first
+    choose(page, first, first.locator("label").first)
+    total = int(page.locator("#progress-bar").get_attribute("max"))
+
+    page.goto(f"/assessments/{assessment_id}/review")
+    missing = page.locator("article.missing li a")
+    expect(missing).to_have_count(total - 1)
+    expect(page.locator("article.missing")).to_contain_text(f"{total - 1} questions still need an answer")
+    expect(page.locator("main form[action$='/submit'] button")).to_be_disabled()
+    # every missing question links to its place in the questionnaire
+    hrefs = missing.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    asked = set(stored_answers(engine, assessment_id))
+    assert all(re.fullmatch(rf"/assessments/{assessment_id}/pages/\d+#q-\w+", h) for h in hrefs)
+    assert not asked & {h.rsplit("#q-", 1)[1] for h in hrefs}
+    missing.first.click()
+    target = page.url.rsplit("#", 1)[1]
+    expect(page.locator(f"#{target}")).to_be_visible()
+    expect(page.locator(f"#{target} input:checked")).to_have_count(0)
+
+    assert stored(engine, Assessment, assessment_id).status == "draft"
+    pages.assert_no_errors()
+
+
+def test_keyboard_answering(live_server, pages, engine):
+    page = pages.open(live_server)
+    sign_up(page, "owner@example.vn")
+    register_business(page)
+    assessment_id = start_quick_check(page)
+    first = page.locator("fieldset.question").first
+    qid = first.get_attribute("id").removeprefix("q-")
+    radios = first.locator("input[type=radio]")
+
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('fieldset.question input[type=radio]')"):
+            break
+    else:
+        pytest.fail("the first answer cannot be reached with Tab")
+    expect(radios.first).to_be_focused()
+
+    saved = lambda r: r.request.method == "POST" and r.url.endswith(f"/answers/{qid}")  # noqa: E731
+    with page.expect_response(saved):
+        page.keyboard.press("Space")
+    expect(radios.first).to_be_checked()
+    expect(page.locator(f"#status-{qid}")).to_contain_text("✓")
+    assert stored_answers(engine, assessment_id) == {qid: radios.first.get_attribute("value")}
+
+    with page.expect_response(saved):
+        page.keyboard.press("ArrowDown")
+    expect(radios.nth(1)).to_be_focused()
+    expect(radios.nth(1)).to_be_checked()
+    expect(page.locator(f"#status-{qid}")).to_contain_text("✓")
+    assert stored_answers(engine, assessment_id) == {qid: radios.nth(1).get_attribute("value")}
+    expect(page.locator("#progress-bar")).to_have_attribute("value", "1")
+    pages.assert_no_errors()
