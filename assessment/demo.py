@@ -84,8 +84,11 @@ def seed(session: Session) -> bool:
                                           display_name=a.name) for a in ACCOUNTS}
     owner = users["owner"]
     fields = ("name", "tax_code", "ward_code", "vsic_section", "employees", "revenue_bn", "capital_bn")
-    owned = [businesses.create_business(session=session, owner=owner, form={k: str(v) for k, v in zip(fields, row, strict=True)})
-             for row in OWNER_BUSINESSES]
+    owned = [
+        businesses.create_business(session=session, owner=owner,
+                                   form={k: str(v) for k, v in zip(fields, row, strict=True)})
+        for row in OWNER_BUSINESSES
+    ]
     first = owned[0]
     for i, (instrument_id, skill) in enumerate([("quick-check", 0.3), ("quick-check", 0.5), ("mic-dbi", 0.45)]):
         _assess(session, first, instrument_id, skill, rng, days_ago=200 - 80 * i)

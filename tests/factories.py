@@ -13,7 +13,7 @@ BUSINESS_FORM = {
 
 
 def make_owner(session, email: str = "owner@example.vn", role: str = "owner") -> User:
-    return accounts.create_user(session=session, email=email, password=PASSWORD, role=role)
+    return accounts.create_user(session=session, email=email, password=PASSWORD, role=role, language="en")
 
 
 def make_business(session, owner: User, **overrides) -> Business:

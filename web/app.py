@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assessment.db import make_engine
 from assessment.settings import Settings, get_settings
-from web.deps import CsrfFailed, LoginRequired, check_csrf, load_user
+from web import i18n
+from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf, load_user
 from web.routes import account, admin, assessments, businesses, pages, results
 from web.security import SecurityMiddleware
 from web.templating import is_htmx, render
@@ -42,21 +43,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
+    def error_page(request: Request, status: int, kind: str, headers: dict | None = None) -> Response:
+        if not hasattr(request.state, "lang"):  # the error came before the user was looked up
+            request.state.lang = i18n.pick(request.cookies.get(LANG_COOKIE) or settings.default_language)
+        return render(request, "error.html", {"status": status, "kind": kind}, status_code=status, headers=headers)
+
     @app.exception_handler(CsrfFailed)
     def _csrf(request: Request, _exc: CsrfFailed) -> Response:
-        return render(request, "error.html", {"status": 403, "kind": "csrf"}, status_code=403)
+        return error_page(request, 403, "csrf")
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if not hasattr(request.state, "lang"):
-            request.state.lang = settings.default_language
-        return render(request, "error.html", {"status": exc.status_code, "kind": "http"},
-                      status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return error_page(request, exc.status_code, "http", getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, _exc: RequestValidationError) -> Response:
-        if not hasattr(request.state, "lang"):
-            request.state.lang = settings.default_language
-        return render(request, "error.html", {"status": 400, "kind": "invalid"}, status_code=400)
+        return error_page(request, 400, "invalid")
 
     return app

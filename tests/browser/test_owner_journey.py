@@ -19,7 +19,6 @@ from sqlmodel import Session, select
 from assessment import assessments
 from assessment.models import Assessment, Business, User
 from tests.factories import PASSWORD
-from tests.browser.conftest import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -134,8 +133,7 @@ def no_horizontal_scroll(page: Page, width: int = 375) -> None:
 def charts_loaded(page: Page) -> None:
     page.wait_for_function(
         "() => { const imgs = [...document.querySelectorAll('section.charts img')];"
-        " return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
-        timeout=TIMEOUT_MS)
+        " return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0); }")
     sizes = page.evaluate("[...document.querySelectorAll('section.charts img')].map(i => i.naturalWidth)")
     assert all(width > 0 for width in sizes), sizes
 

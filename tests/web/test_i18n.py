@@ -13,8 +13,8 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%%")
 
 def test_catalogue_is_complete_and_keeps_placeholders(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "N_",
-                    "-o", str(pot), "--no-location", "-q", "."], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg", "-k", "N_",
+                    "-o", str(pot), "--no-location", "."], cwd=ROOT, check=True)
     with pot.open("rb") as f:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
     with (ROOT / "web/locale/vi/LC_MESSAGES/messages.po").open("rb") as f:
