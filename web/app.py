@@ -16,22 +16,35 @@ from assessment.db import make_engine
 from assessment.settings import Settings, get_settings
 from web import i18n
 from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf, load_user
+from web.observability import RequestLogMiddleware
 from web.routes import account, admin, assessments, businesses, pages, results
 from web.security import SecurityMiddleware
 from web.templating import is_htmx, render
 
-log = logging.getLogger("dxm.web")
 STATIC = Path(__file__).parent / "static"
+
+
+def _log_requests_to_stderr() -> None:
+    """One JSON line per request on stderr, whatever the server's own logging setup is."""
+    logger = logging.getLogger("dxm.request")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+    _log_requests_to_stderr()
     app = FastAPI(title="dxmaturity", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf), Depends(load_user)])
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
                        cookie_secure=settings.cookie_secure)
+    app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, account, businesses, assessments, results, admin):
         app.include_router(module.router)

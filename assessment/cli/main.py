@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assessment.cli import questionnaire_commands, score_commands, server_commands
+from assessment.cli import data_commands, questionnaire_commands, score_commands, server_commands
 
 app = typer.Typer(
     help="dxmaturity: digital-transformation maturity of Hanoi's SMEs.",
@@ -18,3 +18,5 @@ app.command("serve")(server_commands.serve)
 app.command("demo")(server_commands.demo_command)
 app.add_typer(server_commands.db_app, name="db")
 app.add_typer(server_commands.user_app, name="user")
+app.command("backup")(data_commands.backup)
+app.command("restore")(data_commands.restore)

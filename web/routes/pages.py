@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from assessment import accounts, businesses
 from questionnaires import loader
@@ -18,6 +20,16 @@ router = APIRouter()
 def home(request: Request, user: MaybeUser, session: SessionDep) -> Response:
     owned = businesses.businesses_of(session=session, owner=user) if user and user.role == "owner" else []
     return render(request, "home.html", {"instruments": loader.catalogue(), "businesses": owned})
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> Response:
+    """For the proxy and monitoring: 200 when the database answers, 503 otherwise."""
+    try:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except SQLAlchemyError:
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
 
 
 @router.post("/language")
