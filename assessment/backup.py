@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from assessment import models  # noqa: F401 - registers the tables
+from assessment.db import continue_ids_after_rows
 
 FORMAT = "dxmaturity-backup"
 VERSION = 1
@@ -121,10 +122,5 @@ def restore(engine: Engine, source: IO[str]) -> dict[str, int]:
             if len(batch) >= BATCH:
                 flush()
         flush()
-        if connection.dialect.name == "postgresql":  # serial ids continue after the restored rows
-            for table in tables.values():
-                if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key:
-                    connection.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                        f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+        continue_ids_after_rows(connection, list(tables.values()))
     return counts

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 
@@ -57,3 +57,15 @@ def upsert(session: Session, model: type[SQLModel], values: dict[str, Any], keys
     statement = insert(table).values(**values)
     updates = {k: statement.excluded[k] for k in values if k not in keys}
     session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+
+
+def continue_ids_after_rows(connection: Connection, tables: list[Table]) -> None:
+    """After rows were inserted with explicit ids, make new ids continue after them (PostgreSQL's
+    sequences do not follow explicit ids; SQLite's AUTOINCREMENT-less rowids already do)."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in tables:
+        if "id" in table.c and table.c.id.primary_key:
+            connection.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))

@@ -45,16 +45,18 @@ def _check_shape(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray 
 
 
 def _check_values(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None, first_row: int = 0) -> None:
-    bad = (codes < 0) | (codes > model.na_codes)
-    na_misplaced = (codes == model.na_codes) & ~model.allow_na
+    # one pass: viewed as unsigned, a negative code is huge; "na" is the largest valid code only
+    # where the question allows it (or, with a mask, where the question is not asked at all)
+    highest = np.where(model.allow_na, model.na_codes, model.na_codes - 1)
+    unsigned = codes.view(np.dtype(f"u{codes.dtype.itemsize}"))
+    bad = unsigned > highest
     if applicable is not None:
-        na_misplaced &= applicable
-    for name, mask in (("unknown answer code", bad), ("'not applicable' not allowed", na_misplaced)):
-        if mask.any():
-            row, col = np.argwhere(mask)[0]
-            raise ValueError(
-                f"{name} {codes[row, col]} for question {model.question_ids[col]!r} in row {first_row + row}"
-            )
+        bad &= ~((codes == model.na_codes) & ~applicable)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        value = codes[row, col]
+        name = "'not applicable' not allowed" if value == model.na_codes[col] else "unknown answer code"
+        raise ValueError(f"{name} {value} for question {model.question_ids[col]!r} in row {first_row + row}")
 
 
 def check_codes(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None = None) -> np.ndarray:
@@ -70,14 +72,23 @@ def question_scores(codes: np.ndarray, model: ScoringModel) -> np.ndarray:
 
 
 def _dimension_chunk(s: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> np.ndarray:
-    answered = ~np.isnan(s)
-    if applicable is not None:
-        answered &= applicable
-    np.copyto(s, 0.0, where=~answered)
-    numerator = s @ model.membership
-    denominator = answered.astype(np.float64) @ model.membership
+    if applicable is None:
+        # only questions that allow "na" can hold NaN: mask those columns alone and subtract their
+        # weights from the full denominators, instead of masking all Q columns
+        columns = model.na_columns
+        part = s[:, columns]
+        missing = np.isnan(part)
+        part[missing] = 0.0
+        s[:, columns] = part
+        numerator = s @ model.membership
+        denominator = model.membership.sum(axis=0) - missing.astype(np.float64) @ model.membership[columns]
+    else:
+        answered = ~np.isnan(s) & applicable
+        np.copyto(s, 0.0, where=~answered)
+        numerator = s @ model.membership
+        denominator = answered.astype(np.float64) @ model.membership
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, 100.0 * numerator / denominator, np.nan)
+        return np.where(denominator > 1e-12, 100.0 * numerator / denominator, np.nan)
 
 
 def dimension_scores(
@@ -104,22 +115,24 @@ def passes(scores: np.ndarray, thresholds: np.ndarray, *, above: bool) -> np.nda
 
 def levels_of(scores: np.ndarray, mins: np.ndarray, *, above: bool) -> np.ndarray:
     """The highest level whose threshold a score passes, the lowest otherwise; NO_LEVEL for NaN."""
-    rounded = np.round(np.nan_to_num(scores, nan=0.0), 6)
-    index = np.searchsorted(mins, rounded, side="left" if above else "right") - 1
-    index = np.maximum(index, 0)
-    return np.where(np.isnan(scores), NO_LEVEL, index)
+    index = np.searchsorted(mins, np.round(scores, 6), side="left" if above else "right") - 1
+    np.maximum(index, 0, out=index)
+    index[np.isnan(scores)] = NO_LEVEL
+    return index
 
 
 def overall_levels(overall: np.ndarray, dimension_levels: np.ndarray, model: ScoringModel) -> np.ndarray:
     """The overall level by the instrument's rule ("score" or "gated")."""
     if model.gate_levels is None:
         return levels_of(overall, model.level_mins, above=model.above)
-    # for each gate: the overall score passes its minimum and enough dimensions reach its level
-    at_or_above = (dimension_levels[:, :, None] >= model.gate_levels[None, None, :]).sum(axis=1)
-    ok = passes(overall[:, None], model.gate_mins[None, :], above=model.above)
-    ok &= at_or_above >= model.gate_min_dimensions[None, :]
-    best = np.where(ok, model.gate_levels[None, :], 0).max(axis=1, initial=0)
-    return np.where(np.isnan(overall), NO_LEVEL, best)
+    # "at least k dimensions at level L or higher" <=> the k-th highest dimension level is >= L
+    ranked = np.sort(dimension_levels, axis=1)[:, ::-1]
+    kth = np.where(model.gate_min_dimensions > 0,
+                   ranked[:, np.maximum(model.gate_min_dimensions - 1, 0)], np.iinfo(np.int64).max)
+    ok = passes(overall[:, None], model.gate_mins[None, :], above=model.above) & (kth >= model.gate_levels)
+    best = np.where(ok, model.gate_levels, 0).max(axis=1, initial=0)
+    best[np.isnan(overall)] = NO_LEVEL
+    return best
 
 
 def _score_chunk(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> Scores:

@@ -51,6 +51,11 @@ class ScoringModel:
     gate_min_dimensions: np.ndarray | None  # (G,)
 
     @property
+    def na_columns(self) -> np.ndarray:
+        """Indices of the questions that allow "not applicable"."""
+        return np.flatnonzero(self.allow_na)
+
+    @property
     def n_questions(self) -> int:
         return len(self.question_ids)
 

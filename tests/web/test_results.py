@@ -129,3 +129,16 @@ def test_history_shows_every_submission_and_the_change(client, session, done):
     assert client.get(f"/businesses/{business.id}/history/nope").status_code == 404
     points = results.history(session=session, business=business, instrument_id="quick-check")
     assert [p.assessment.id for p in points] == [assessment.id, second.id]
+
+
+def test_a_foreign_submitted_assessment_is_404_on_every_results_route(client, new_client, session, done):
+    assessment, business = done
+    make_owner(session, "intruder@example.vn")
+    intruder = new_client()
+    login(intruder, "intruder@example.vn")
+    for url in (f"/assessments/{assessment.id}/results", f"/assessments/{assessment.id}/report.pdf",
+                f"/assessments/{assessment.id}/charts/radar.svg", f"/assessments/{assessment.id}/charts/bars.svg",
+                f"/businesses/{business.id}/history/quick-check",
+                f"/businesses/{business.id}/history/quick-check/chart.svg"):
+        assert intruder.get(url).status_code == 404, url
+    assert intruder.hx(f"/assessments/{assessment.id}/what-if", {}).status_code == 404
