@@ -1,28 +1,32 @@
-"""Score a CSV file of responses in chunks: ``dxm score ID RESPONSES.csv``.
+"""Score a CSV file of responses in bounded memory: ``dxm score ID RESPONSES.csv``.
 
-Rows are never held as Python objects: pandas reads a chunk of strings, each column is factorised
-(a column has few distinct answers), every distinct answer is encoded once, and the engine scores
-the chunk's code matrix. Only rows with a problem are looked at one by one, to report them.
+Apache Arrow's streaming CSV reader reads the file in blocks and dictionary-encodes every answer
+column in C++: a block arrives as small integer indices plus the few distinct answers. Each distinct
+answer is encoded once (``encode_value``), one ``take`` maps the block to answer codes, the engine
+scores it, and the scores are formatted and written by Arrow too. No row ever becomes a Python object;
+only rows with a problem are looked at one by one, to report them.
 """
 
 from __future__ import annotations
 
-import csv
-import warnings
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pacsv
 
 from scoring import NO_LEVEL, ScoringModel, score
 
-CHUNK_ROWS = 65_536
+BLOCK_BYTES = 8 << 20  # ~40,000 rows of a 60-question instrument per block
 INVALID = -1
+ANSWER = pa.dictionary(pa.int32(), pa.string())
 
 
 class HeaderError(ValueError):
-    """The file's header does not match the instrument; nothing can be scored."""
+    """The file cannot be read as responses to this instrument; nothing was scored."""
 
 
 @dataclass
@@ -36,7 +40,7 @@ class ScoreReport:
         return self.rows_read - self.rows_written
 
 
-def _encode_value(model: ScoringModel, q: int, value: str) -> tuple[int, str]:
+def encode_value(model: ScoringModel, q: int, value: str) -> tuple[int, str]:
     """(code, "") for a valid cell, (INVALID, reason) otherwise."""
     value = value.strip()
     if value == "":
@@ -54,14 +58,7 @@ def _encode_value(model: ScoringModel, q: int, value: str) -> tuple[int, str]:
         return INVALID, f"unknown option {exc.args[0]!r}"
 
 
-def encode_column(model: ScoringModel, q: int, values: np.ndarray) -> np.ndarray:
-    """Codes for one column of strings, encoding each distinct value once; INVALID where bad."""
-    inverse, uniques = pd.factorize(values)
-    codes = np.array([_encode_value(model, q, str(u))[0] for u in uniques], dtype=np.int32)
-    return codes[inverse]
-
-
-def _columns(header: list[str], model: ScoringModel) -> list[str]:
+def _check_header(header: list[str], model: ScoringModel) -> None:
     if not header or header[0] != "respondent":
         raise HeaderError("the first column must be 'respondent'")
     given = header[1:]
@@ -77,7 +74,6 @@ def _columns(header: list[str], model: ScoringModel) -> list[str]:
         messages.append(f"missing question columns: {', '.join(missing)}")
     if messages:
         raise HeaderError("; ".join(messages))
-    return given
 
 
 def output_header(model: ScoringModel) -> list[str]:
@@ -87,64 +83,96 @@ def output_header(model: ScoringModel) -> list[str]:
     return cols
 
 
-def _format(values: np.ndarray) -> np.ndarray:
-    """Scores as text with 6 decimals; an empty cell where there is no score."""
-    text = np.char.mod("%.6f", np.nan_to_num(values))
-    return np.where(np.isnan(values), "", text)
+def _read_header(source: Path | BinaryIO) -> list[str]:
+    """The header row, parsed by Arrow itself so quoting rules match the body."""
+    if isinstance(source, Path):
+        with source.open("rb") as f:
+            first = f.readline()
+    else:
+        position = source.tell()
+        first = source.readline()
+        source.seek(position)
+    try:
+        table = pacsv.read_csv(pa.py_buffer(first), read_options=pacsv.ReadOptions(autogenerate_column_names=True))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise HeaderError(f"cannot read the header: {exc}") from None
+    return [str(table.column(i)[0]).strip() if table.num_rows else "" for i in range(table.num_columns)]
 
 
-def _level_names(model: ScoringModel, index: np.ndarray) -> np.ndarray:
-    names = np.array([*model.level_ids, ""], dtype=object)
-    return names[np.where(index == NO_LEVEL, len(model.level_ids), index)]
+def _format_scores(values: np.ndarray) -> pa.Array:
+    """Scores with exactly 6 decimals, formatted in C++ (integer millionths, then a dot)."""
+    missing = np.isnan(values)
+    millionths = np.round(np.where(missing, 0.0, values) * 1_000_000).astype(np.int64)
+    whole = pc.cast(pa.array(millionths // 1_000_000), pa.string())
+    fraction = pc.utf8_lpad(pc.cast(pa.array(millionths % 1_000_000), pa.string()), 6, "0")
+    return pc.if_else(pa.array(missing), "", pc.binary_join_element_wise(whole, fraction, "."))
 
 
-def _write(model: ScoringModel, respondents: np.ndarray, codes: np.ndarray, out: TextIO) -> None:
+def _level_names(model: ScoringModel, index: np.ndarray) -> pa.Array:
+    names = pa.array([*model.level_ids, ""])
+    positions = np.where(index == NO_LEVEL, len(model.level_ids), index).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(positions), names).cast(pa.string())
+
+
+def _write(model: ScoringModel, respondents: pa.Array, codes: np.ndarray, out: TextIO) -> None:
     result = score(codes, model, validate=False)
-    table = {"respondent": respondents, "overall_score": _format(result.overall),
-             "overall_level": _level_names(model, result.overall_level)}
-    for d, name in enumerate(model.dimension_ids):
-        table[f"{name}_score"] = _format(result.dimension_scores[:, d])
-        table[f"{name}_level"] = _level_names(model, result.dimension_levels[:, d])
-    pd.DataFrame(table).to_csv(out, header=False, index=False, lineterminator="\n")
+    columns = [respondents, _format_scores(result.overall), _level_names(model, result.overall_level)]
+    for d in range(model.n_dimensions):
+        columns += [_format_scores(result.dimension_scores[:, d]), _level_names(model, result.dimension_levels[:, d])]
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(pa.Table.from_arrays(columns, names=output_header(model)), sink,
+                    write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    out.write(sink.getvalue().to_pybytes().decode("utf-8"))
 
 
-def score_csv(
-    model: ScoringModel, source: TextIO, out: TextIO, *, chunk_rows: int = CHUNK_ROWS
-) -> ScoreReport:
+def _batch_codes(model: ScoringModel, batch: pa.RecordBatch, report: ScoreReport) -> np.ndarray:
+    """The block's answer codes; reports every bad cell; INVALID marks them."""
+    codes = np.empty((batch.num_rows, model.n_questions), dtype=np.int32)
+    respondents = batch.column("respondent")
+    for q, question in enumerate(model.question_ids):
+        column = batch.column(question)
+        dictionary = column.dictionary.to_pylist()
+        encoded = [encode_value(model, q, value) for value in dictionary]
+        lookup = np.array([code for code, _ in encoded], dtype=np.int32)
+        indices = column.indices.to_numpy(zero_copy_only=False)
+        codes[:, q] = lookup[indices]
+        for row in np.flatnonzero(codes[:, q] == INVALID):
+            report.problems.append(
+                f"row {report.rows_read + row + 1} (respondent {respondents[row].as_py()!r}): "
+                f"question {question}: {encoded[indices[row]][1]}")
+    return codes
+
+
+def score_csv(model: ScoringModel, source: Path | BinaryIO, out: TextIO, *, block_bytes: int = BLOCK_BYTES) -> ScoreReport:
     """Stream ``source`` to ``out``; bad rows are reported in the result and left out.
 
     Raises HeaderError when the header does not name exactly the instrument's questions.
     """
-    header = next(csv.reader([source.readline()]), [])
-    columns = _columns([h.strip() for h in header], model)
-    order = [columns.index(q) for q in model.question_ids]
+    header = _read_header(source)
+    _check_header(header, model)
     report = ScoreReport()
+    skipped: list[str] = []
+
+    def skip_row(row: pacsv.InvalidRow) -> str:
+        where = f"line {row.number}" if row.number is not None else "a line"
+        skipped.append(f"{where}: expected {row.expected_columns} fields, saw {row.actual_columns}; left out")
+        return "skip"
+
+    reader = pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(block_size=block_bytes, use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=skip_row, newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"respondent": pa.string(), **dict.fromkeys(model.question_ids, ANSWER)},
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
     out.write(",".join(output_header(model)) + "\n")
-    with warnings.catch_warnings(record=True) as skipped:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
-        reader = pd.read_csv(
-            source, header=None, names=["respondent", *columns], dtype=str,
-            keep_default_na=False, na_filter=False, chunksize=chunk_rows, on_bad_lines="warn",
-        )
-        for chunk in reader:
-            values = chunk.to_numpy()
-            codes = np.empty((len(chunk), model.n_questions), dtype=np.int32)
-            for q, column in enumerate(order):
-                codes[:, q] = encode_column(model, q, values[:, column + 1])
-            bad = (codes == INVALID).any(axis=1)
-            for row in np.flatnonzero(bad):
-                for q in np.flatnonzero(codes[row] == INVALID):
-                    value = str(values[row, order[q] + 1]).strip()
-                    reason = _encode_value(model, int(q), value)[1]
-                    report.problems.append(
-                        f"row {report.rows_read + row + 1} (respondent {values[row, 0]!r}): "
-                        f"question {model.question_ids[q]}: {reason}"
-                    )
-            good = ~bad
-            if good.any():
-                _write(model, values[good, 0], codes[good], out)
-            report.rows_read += len(chunk)
-            report.rows_written += int(good.sum())
-    for warning in skipped:
-        report.problems.append(str(warning.message).strip().replace("Skipping", "skipped"))
+    for batch in reader:
+        codes = _batch_codes(model, batch, report)
+        good = ~(codes == INVALID).any(axis=1)
+        if good.any():
+            _write(model, batch.column("respondent").filter(pa.array(good)), codes[good], out)
+        report.rows_read += batch.num_rows
+        report.rows_written += int(good.sum())
+    report.problems += skipped
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import typer
 
 from assessment.csv_scoring import HeaderError, score_csv
@@ -38,10 +39,12 @@ def score(
     """Score responses; write CSV to stdout, report bad rows on stderr (exit 1 if any)."""
     instrument = resolve_instrument(instrument_id, version)
     model = compile_instrument(instrument.export())
+    if not responses.is_file():
+        typer.echo(f"{responses}: cannot read the file: no such file", err=True)
+        raise typer.Exit(2)
     try:
-        with responses.open(encoding="utf-8-sig", newline="") as source:
-            report = score_csv(model, source, sys.stdout)
-    except (OSError, UnicodeDecodeError) as exc:
+        report = score_csv(model, responses, sys.stdout)
+    except (OSError, pa.ArrowException) as exc:
         typer.echo(f"{responses}: cannot read the file: {exc}", err=True)
         raise typer.Exit(2) from None
     except HeaderError as exc:

@@ -64,6 +64,14 @@ def test_a_row_with_too_many_fields_is_reported(run):
     assert "expected 6 fields, saw 7" in result.stderr
 
 
+def test_quoted_respondents_and_a_byte_order_mark(run, tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeff".encode() + (HEADER + '"Công ty, Hà Nội",yes,web,yes,yes,yes\n').encode())
+    result = CliRunner().invoke(app, ["score", EXAMPLE, str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert rows(result.stdout)[0]["respondent"] == "Công ty, Hà Nội"
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
@@ -95,9 +103,9 @@ def test_chunks_do_not_change_the_result(tmp_path):
     body = "".join(f"r{i},{['no', 'partly', 'yes'][i % 3]},web,na,yes,{'na' if i % 2 else 'no'}\n"
                    for i in range(50))
     outputs = []
-    for chunk_rows in (7, 1000):
+    for block_bytes in (200, 1 << 20):
         out = io.StringIO()
-        score_csv(model, io.StringIO(HEADER + body), out, chunk_rows=chunk_rows)
+        score_csv(model, io.BytesIO((HEADER + body).encode()), out, block_bytes=block_bytes)
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1] and len(rows(outputs[0])) == 50
 
