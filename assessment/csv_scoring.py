@@ -143,7 +143,9 @@ def _batch_codes(model: ScoringModel, batch: pa.RecordBatch, report: ScoreReport
     return codes
 
 
-def score_csv(model: ScoringModel, source: Path | BinaryIO, out: TextIO, *, block_bytes: int = BLOCK_BYTES) -> ScoreReport:
+def score_csv(
+    model: ScoringModel, source: Path | BinaryIO, out: TextIO, *, block_bytes: int = BLOCK_BYTES
+) -> ScoreReport:
     """Stream ``source`` to ``out``; bad rows are reported in the result and left out.
 
     Raises HeaderError when the header does not name exactly the instrument's questions.
