@@ -93,6 +93,14 @@ def choose(page: Page, question: Locator, target: Locator) -> None:
     expect(page.locator(f"#status-{qid}")).to_contain_text("✓")
 
 
+def shown_answers(page: Page) -> dict[str, str]:
+    """The answers the current page shows ticked, in the stored form ("a|b" for several boxes)."""
+    return page.eval_on_selector_all(
+        "fieldset.question",
+        "qs => Object.fromEntries(qs.filter(q => q.querySelector('input:checked')).map(q => [q.id.slice(2),"
+        " [...q.querySelectorAll('input:checked')].map(i => i.value).join('|')]))")
+
+
 def answer_page(page: Page) -> list[str]:
     """Answer every unanswered question of the current page: a single-choice question with its last
     real option (the best, not "not applicable"), a multi-choice question with its first box."""
@@ -108,6 +116,8 @@ def answer_page(page: Page) -> list[str]:
         else:
             choose(page, question, question.locator("label:not(.na)").last)
         answered.append(question.get_attribute("id").removeprefix("q-"))
+    # every question of the page still shows its answer (one radio group per question, not per page)
+    expect(page.locator("fieldset.question:not(:has(input:checked))")).to_have_count(0)
     return answered
 
 
@@ -228,6 +238,11 @@ def test_owner_journey_in_vietnamese(live_server_vi, pages, engine, screenshot, 
     screenshot(phone, "review-vi.png")
     answers = stored_answers(engine, assessment_id)
     assert len(answers) == int(total) and answers[first_id] == chosen_value
+    phone.locator(f"main a[href='/assessments/{assessment_id}/pages/0']").click()
+    shown = shown_answers(phone)
+    assert len(shown) == phone.locator("fieldset.question").count() > 1
+    assert shown == {qid: answers[qid] for qid in shown}
+    phone.goto(f"/assessments/{assessment_id}/review")
 
     phone.locator("main form[action$='/submit'] button").click()
     expect(phone).to_have_url(re.compile(rf"/assessments/{assessment_id}/results$"))
@@ -306,11 +321,21 @@ def test_submit_shows_missing_questions(live_server, pages, engine):
     first = page.locator("fieldset.question").first
     choose(page, first, first.locator("label").first)
     total = int(page.locator("#progress-bar").get_attribute("max"))
+    # two boxes of the first multi-choice question: both are stored, once each
+    page.locator("nav.pager a").last.click()
+    multi = page.locator("fieldset.question:has(input[type=checkbox])").first
+    multi_id = multi.get_attribute("id").removeprefix("q-")
+    boxes = multi.locator("input[type=checkbox]")
+    choose(page, multi, boxes.nth(0))
+    choose(page, multi, boxes.nth(1))
+    expected = "|".join(boxes.evaluate_all("bs => bs.slice(0, 2).map(b => b.value)"))
+    assert stored_answers(engine, assessment_id)[multi_id] == expected
+    expect(page.locator("#progress-bar")).to_have_attribute("value", "2")
 
     page.goto(f"/assessments/{assessment_id}/review")
     missing = page.locator("article.missing li a")
-    expect(missing).to_have_count(total - 1)
-    expect(page.locator("article.missing")).to_contain_text(f"{total - 1} questions still need an answer")
+    expect(missing).to_have_count(total - 2)
+    expect(page.locator("article.missing")).to_contain_text(f"{total - 2} questions still need an answer")
     expect(page.locator("main form[action$='/submit'] button")).to_be_disabled()
     # every missing question links to its place in the questionnaire
     hrefs = missing.evaluate_all("links => links.map(a => a.getAttribute('href'))")
@@ -357,4 +382,18 @@ def test_keyboard_answering(live_server, pages, engine):
     expect(page.locator(f"#status-{qid}")).to_contain_text("✓")
     assert stored_answers(engine, assessment_id) == {qid: radios.nth(1).get_attribute("value")}
     expect(page.locator("#progress-bar")).to_have_attribute("value", "1")
+
+    # Tab moves on to the next question's answers (each question is its own radio group) ...
+    second = page.locator("fieldset.question").nth(1)
+    second_id = second.get_attribute("id").removeprefix("q-")
+    page.keyboard.press("Tab")
+    expect(second.locator("input[type=radio]").first).to_be_focused()
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(f"/answers/{second_id}")):
+        page.keyboard.press("Space")
+    expect(page.locator(f"#status-{second_id}")).to_contain_text("✓")
+    # ... and answering it leaves the first answer ticked, on the page and in the database
+    expect(radios.nth(1)).to_be_checked()
+    assert stored_answers(engine, assessment_id) == {
+        qid: radios.nth(1).get_attribute("value"), second_id: second.locator("input").first.get_attribute("value")}
+    expect(page.locator("#progress-bar")).to_have_attribute("value", "2")
     pages.assert_no_errors()

@@ -1,0 +1,641 @@
+"""Load on the web app with PostgreSQL: a workshop of owners answering at once, then saturation
+against baselines measured in the same run.
+
+    python benchmarks/bench_load.py [--database-url URL] [--workers 2 4] [--owners 200]
+                                    [--duration 120] [--saturation 15] [--clients 64] [--quick]
+
+Without ``--database-url`` it starts a throwaway PostgreSQL cluster (as ``scripts/test.sh`` does:
+``initdb`` in a temporary directory, as the unprivileged user ``dxmtest`` when run as root, on a free
+port, ``fsync=off``) and removes it at the end. With a URL it migrates that database, adds its own
+owners (e-mails ``bench-<run>-NNNN@bench.dxmaturity.vn``) and deletes them again at the end.
+
+For each worker count it starts ``dxm serve --workers N`` and measures:
+
+* workshop: every owner logs in (a bounded number at a time: argon2 is deliberately slow) and opens
+  their assessment; then for ``--duration`` seconds each one answers a random question every 2-5 s
+  (uniform), sometimes moving to another page first. Latency of autosaves and of pages, separately.
+* saturation: ``--clients`` clients autosave in a loop for ``--saturation`` seconds → requests/s.
+  Then, with the app stopped, a bare FastAPI app under uvicorn with the same worker count (written to a
+  temporary directory by this script): ``GET /hello`` (JSON) and ``POST /upsert/{assessment}/{question}``
+  (the same single ``INSERT ... ON CONFLICT DO UPDATE`` into a scratch table of the same database,
+  psycopg, a pool of 10 connections per worker), driven by the same clients at the same concurrency.
+
+Targets: workshop p99 < 100 ms with 0 errors; autosave ≥ 50 % of the bare upsert's requests/s.
+The load generator runs on the same machine (one Python process, httpx + asyncio); its CPU share is
+printed, because on a small machine it takes CPU from the server, most visibly for ``/hello``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import glob
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import delete, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from assessment import accounts, businesses, migrate  # noqa: E402
+from assessment import assessments as assessment_service  # noqa: E402
+from assessment.db import make_engine  # noqa: E402
+from assessment.models import Assessment, Business, User  # noqa: E402
+from questionnaires import loader  # noqa: E402
+
+PASSWORD = "bench-password-2026"
+BUSINESS_FORM = {
+    "name": "Công ty TNHH Bench", "tax_code": "0100233488", "ward_code": "00070", "vsic_section": "G",
+    "employees": "8", "revenue_bn": "5", "capital_bn": "2",
+}
+SCRATCH_TABLE = "dxm_bench_upsert"
+LOGIN_CONCURRENCY = 8  # each login verifies an argon2 hash (64 MiB, ~0.1-0.3 s of CPU)
+READY_TIMEOUT = 120.0  # s; workers import the whole app (matplotlib, numpy) on start
+STOP_TIMEOUT = 15.0
+WARMUP = 1.0  # s of saturation traffic not counted
+TARGET_P99_MS = 100.0
+TARGET_UPSERT_SHARE = 0.5
+
+BARE_APP = '''
+"""A bare FastAPI app: the least any web app does for a JSON answer and for one upsert."""
+import os
+import queue
+import threading
+
+import psycopg
+from fastapi import FastAPI, Form
+
+DSN = os.environ["BENCH_BARE_DSN"]
+POOL_SIZE = int(os.environ.get("BENCH_BARE_POOL", "10"))
+SQL = (
+    "INSERT INTO {table} (assessment_id, question_id, value, updated_at) VALUES (%s, %s, %s, now()) "
+    "ON CONFLICT (assessment_id, question_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
+)
+app = FastAPI()
+_idle = queue.LifoQueue()
+_lock = threading.Lock()
+_opened = 0
+
+
+def _acquire():
+    global _opened
+    try:
+        return _idle.get_nowait()
+    except queue.Empty:
+        pass
+    with _lock:
+        may_open = _opened < POOL_SIZE
+        if may_open:
+            _opened += 1
+    if may_open:
+        return psycopg.connect(DSN)
+    return _idle.get(timeout=30)
+
+
+def _discard(connection):
+    global _opened
+    with _lock:
+        _opened -= 1
+    connection.close()
+
+
+@app.get("/hello")
+async def hello():
+    return {"hello": "world"}
+
+
+@app.post("/upsert/{assessment_id}/{question_id}")
+def upsert(assessment_id: int, question_id: str, answer: list[str] = Form(...)):
+    value = "|".join(answer)
+    connection = _acquire()
+    try:
+        connection.execute(SQL, (assessment_id, question_id, value))
+        connection.commit()
+    except Exception:
+        _discard(connection)
+        raise
+    _idle.put(connection)
+    return {"saved": value}
+'''
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def libpq_dsn(url: str) -> str:
+    """postgresql+psycopg://... → postgresql://... for psycopg itself."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def check_local(url: str) -> None:
+    host = make_url(url).host or ""
+    if host not in ("127.0.0.1", "localhost", "::1", "") and not host.startswith("/"):
+        sys.exit(f"refusing to load a non-local database host: {host!r} (only 127.0.0.1)")
+
+
+def pctl(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return (float("nan"),) * 3  # type: ignore[return-value]
+    p50, p95, p99 = np.percentile(np.asarray(values), [50, 95, 99])
+    return float(p50), float(p95), float(p99)
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster, owned by ``dxmtest`` when we are root (PostgreSQL refuses root)."""
+
+    def __init__(self) -> None:
+        self.dir: str | None = None
+        self.data = ""
+        self.port = 0
+        self.prefix: list[str] = []
+        self.started = False
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self.prefix, *argv], check=True, cwd=self.dir, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=120)
+
+    def start(self) -> str:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
+        pg_bin = bins[-1] if bins else str(Path(shutil.which("initdb") or "initdb").parent)
+        self.dir = tempfile.mkdtemp(prefix="dxm-bench-pg-")
+        self.data = os.path.join(self.dir, "data")
+        if os.geteuid() == 0:
+            if subprocess.run(["id", "dxmtest"], capture_output=True).returncode != 0:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "dxmtest"],
+                               check=True)
+            import pwd
+
+            entry = pwd.getpwnam("dxmtest")
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+            self.prefix = ["runuser", "-u", "dxmtest", "--"]
+        self._run(f"{pg_bin}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--locale=C.UTF-8")
+        self.port = free_port()
+        self.pg_ctl = f"{pg_bin}/pg_ctl"
+        self._run(self.pg_ctl, "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+                  "start")
+        self.started = True
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        if self.started:
+            with contextlib.suppress(Exception):
+                self._run(self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
+            self.started = False
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+class Server:
+    """A server subprocess in its own process group (so its workers stop with it)."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, cwd: str, log_dir: str) -> None:
+        self.name, self.argv, self.env, self.port, self.cwd = name, argv, env, port, cwd
+        self.log_path = os.path.join(log_dir, f"{name}-{port}.log")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str) -> float:
+        started = time.perf_counter()
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + READY_TIMEOUT
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.base + ready_path).status_code == 200:
+                        return time.perf_counter() - started
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer within {READY_TIMEOUT:.0f}s:\n{self.tail()}")
+
+    def tail(self, lines: int = 20) -> str:
+        with contextlib.suppress(OSError), open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+        return ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        pgid = self.proc.pid
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pgid, signal.SIGKILL)
+                self.proc.wait(timeout=STOP_TIMEOUT)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)  # any worker left behind
+        self.proc = None
+
+
+# ------------------------------------------------------------------------------------------ seeding
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    id: str
+    page: int
+    multi: bool
+    options: tuple[str, ...]
+    allow_na: bool
+
+    def pick(self, rng: random.Random) -> list[str]:
+        if self.allow_na and rng.random() < 0.1:
+            return ["na"]
+        if self.multi:
+            return rng.sample(self.options, rng.randint(1, min(3, len(self.options))))
+        return [rng.choice(self.options)]
+
+
+@dataclass(frozen=True)
+class Owner:
+    email: str
+    assessment_id: int
+
+
+def seed(url: str, n: int, tag: str) -> tuple[list[Owner], list[QuestionSpec], int]:
+    """N owners, each with a business and a draft quick-check; one password hash for all of them."""
+    migrate.upgrade(url)
+    instrument = loader.latest("quick-check")
+    values = businesses.parse_form(BUSINESS_FORM)
+    password_hash = accounts.HASHER.hash(PASSWORD)
+    engine = make_engine(url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            users = [User(email=f"bench-{tag}-{i:04d}@bench.dxmaturity.vn", password_hash=password_hash,
+                          role="owner", language="en") for i in range(n)]
+            session.add_all(users)
+            session.flush()
+            owned = [Business(owner_id=u.id, **values) for u in users]
+            session.add_all(owned)
+            session.flush()
+            drafts = [Assessment(business_id=b.id, instrument_id=instrument.id,
+                                 instrument_version=instrument.version) for b in owned]
+            session.add_all(drafts)
+            session.commit()
+            owners = [Owner(u.email, a.id) for u, a in zip(users, drafts, strict=True)]
+            pages = assessment_service.pages(instrument, owned[0])
+        with engine.begin() as connection:
+            connection.execute(text(
+                f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (assessment_id integer NOT NULL, "
+                "question_id varchar(64) NOT NULL, value varchar(800) NOT NULL, updated_at timestamptz NOT NULL, "
+                "PRIMARY KEY (assessment_id, question_id))"))
+    finally:
+        engine.dispose()
+    questions = [QuestionSpec(q.id, p.number, q.type == "multi", tuple(o.id for o in q.options), q.allow_na)
+                 for p in pages for q in p.questions]
+    return owners, questions, len(pages)
+
+
+def unseed(url: str, tag: str) -> None:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            ids = list(session.exec(select(User.id).where(User.email.like(f"bench-{tag}-%"))).scalars())
+            for start in range(0, len(ids), 500):
+                session.exec(delete(User).where(User.id.in_(ids[start:start + 500])))  # cascades to the rest
+            session.commit()
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {SCRATCH_TABLE}"))
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------ load
+
+@dataclass
+class Recorder:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, ms: float) -> None:
+        self.latencies.setdefault(kind, []).append(ms)
+
+    def error(self, kind: str, what: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        seen = self.samples.setdefault(kind, [])
+        if len(seen) < 3 and what not in seen:
+            seen.append(what)
+
+    def row(self, kind: str) -> tuple[int, float, float, float, int]:
+        values = self.latencies.get(kind, [])
+        return (len(values), *pctl(values), self.errors.get(kind, 0))
+
+
+async def timed(rec: Recorder, kind: str, request, ok: tuple[int, ...] = (200,)) -> httpx.Response | None:  # noqa: ANN001
+    started = time.perf_counter()
+    try:
+        response = await request
+    except httpx.HTTPError as exc:
+        rec.add(kind, (time.perf_counter() - started) * 1000)
+        rec.error(kind, f"{type(exc).__name__}: {exc}"[:120])
+        return None
+    rec.add(kind, (time.perf_counter() - started) * 1000)
+    if response.status_code not in ok:
+        rec.error(kind, f"HTTP {response.status_code}")
+    return response
+
+
+def new_client(base: str, cookies: httpx.Cookies | None = None) -> httpx.AsyncClient:
+    # keep-alive shorter than uvicorn's 5 s, so an idle owner never reuses a connection the server closes
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=4.0)
+    return httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits, cookies=cookies)
+
+
+def autosave(client: httpx.AsyncClient, owner: Owner, q: QuestionSpec, rng: random.Random):  # noqa: ANN201
+    return client.post(f"/assessments/{owner.assessment_id}/answers/{q.id}", data={"answer": q.pick(rng)},
+                       headers={"HX-Request": "true", "X-CSRF-Token": client.cookies.get("dxm_csrf") or ""})
+
+
+async def log_in(client: httpx.AsyncClient, owner: Owner, rec: Recorder) -> bool:
+    await timed(rec, "login form", client.get("/login"))
+    csrf = client.cookies.get("dxm_csrf") or ""
+    response = await timed(rec, "login", client.post("/login", data={
+        "email": owner.email, "password": PASSWORD, "csrf_token": csrf}), ok=(303,))
+    if response is None or response.status_code != 303 or not client.cookies.get("dxm_session"):
+        return False
+    opened = await timed(rec, "page (first open)", client.get(f"/assessments/{owner.assessment_id}/pages/0"))
+    return opened is not None and opened.status_code == 200
+
+
+async def workshop(base: str, owners: list[Owner], questions: list[QuestionSpec], n_pages: int,
+                   duration: float, seed_value: int) -> tuple[Recorder, list[tuple[httpx.AsyncClient, Owner]], float]:
+    rec = Recorder()
+    clients = [new_client(base) for _ in owners]
+    gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
+
+    async def enter(client: httpx.AsyncClient, owner: Owner) -> bool:
+        async with gate:
+            return await log_in(client, owner, rec)
+
+    started = time.perf_counter()
+    logged = await asyncio.wait_for(asyncio.gather(*(enter(c, o) for c, o in zip(clients, owners, strict=True))),
+                                    timeout=600)
+    login_seconds = time.perf_counter() - started
+    by_page = [[q for q in questions if q.page == p] for p in range(n_pages)]
+    deadline = time.monotonic() + duration
+    max_actions = int(duration / 2) + 2
+
+    async def owner_loop(index: int, client: httpx.AsyncClient, owner: Owner) -> None:
+        rng = random.Random(seed_value * 100_003 + index)
+        page = 0
+        for _ in range(max_actions):
+            pause = rng.uniform(2.0, 5.0)
+            if time.monotonic() + pause >= deadline:
+                break
+            await asyncio.sleep(pause)
+            if rng.random() < 0.25:  # moves to another part of the questionnaire first
+                page = rng.randrange(n_pages)
+                await timed(rec, "page", client.get(f"/assessments/{owner.assessment_id}/pages/{page}"))
+            await timed(rec, "autosave", autosave(client, owner, rng.choice(by_page[page]), rng))
+
+    inside = [(c, o) for c, o, ok in zip(clients, owners, logged, strict=True) if ok]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(owner_loop(i, c, o) for i, (c, o) in enumerate(inside))),
+                               timeout=duration + 120)
+    finally:
+        await asyncio.gather(*(c.aclose() for c, ok in zip(clients, logged, strict=True) if not ok))
+    return rec, inside, login_seconds
+
+
+@dataclass
+class Rate:
+    rps: float
+    count: int
+    errors: int
+    p50: float
+    p99: float
+    client_cpu: float  # the load generator's CPU seconds per wall second
+
+
+async def saturate(make_request, n_clients: int, seconds: float) -> Rate:  # noqa: ANN001
+    """n_clients loops, each sending its next request as soon as the last one is answered."""
+    latencies: list[float] = []
+    errors = 0
+    cpu0 = time.process_time()
+    begin = time.monotonic()
+    measure_from = begin + WARMUP
+    end = measure_from + seconds
+
+    async def loop(index: int) -> None:
+        nonlocal errors
+        rng = random.Random(index)
+        for _ in range(1_000_000):
+            now = time.monotonic()
+            if now >= end:
+                break
+            started = time.perf_counter()
+            try:
+                response = await make_request(index, rng)
+                failed = response.status_code // 100 != 2
+            except httpx.HTTPError:
+                failed = True
+            if now >= measure_from and time.monotonic() <= end:
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += failed
+
+    await asyncio.wait_for(asyncio.gather(*(loop(i) for i in range(n_clients))), timeout=seconds + 60)
+    wall = time.monotonic() - begin
+    cpu = (time.process_time() - cpu0) / wall
+    p50, _, p99 = pctl(latencies)
+    return Rate(len(latencies) / seconds, len(latencies), errors, p50, p99, cpu)
+
+
+async def saturate_app(base: str, inside: list[tuple[httpx.AsyncClient, Owner]], questions: list[QuestionSpec],
+                       n_clients: int, seconds: float) -> Rate:
+    """Client i autosaves as owner i (modulo the owners logged in), with a copy of that owner's cookies."""
+    users = [inside[i % len(inside)] for i in range(n_clients)]
+    clients = [new_client(base, cookies=httpx.Cookies(c.cookies)) for c, _owner in users]
+    try:
+        return await saturate(lambda i, rng: autosave(clients[i], users[i][1], rng.choice(questions), rng),
+                              n_clients, seconds)
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+
+
+async def saturate_bare(base: str, path: str, owners: list[Owner], questions: list[QuestionSpec], n_clients: int,
+                        seconds: float) -> Rate:
+    clients = [new_client(base) for _ in range(n_clients)]
+
+    def request(i: int, rng: random.Random):  # noqa: ANN202
+        if path == "/hello":
+            return clients[i].get("/hello")
+        q = rng.choice(questions)
+        return clients[i].post(f"/upsert/{owners[i % len(owners)].assessment_id}/{q.id}", data={"answer": q.pick(rng)})
+
+    try:
+        return await saturate(request, n_clients, seconds)
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+
+
+async def run_app_phases(base: str, owners: list[Owner], questions: list[QuestionSpec], n_pages: int,
+                         args: argparse.Namespace, seed_value: int) -> tuple[Recorder, float, Rate]:
+    rec, inside, login_seconds = await workshop(base, owners, questions, n_pages, args.duration, seed_value)
+    try:
+        if not inside:
+            raise RuntimeError(f"no owner could log in: {rec.samples!r}")
+        rate = await saturate_app(base, inside, questions, args.clients, args.saturation)
+    finally:
+        await asyncio.gather(*(c.aclose() for c, _owner in inside))
+    return rec, login_seconds, rate
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def fmt_ms(value: float) -> str:
+    return "-" if value != value else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def main() -> None:  # noqa: C901 - one linear script
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--database-url", help="a PostgreSQL URL on 127.0.0.1 (default: a throwaway cluster)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    ap.add_argument("--owners", type=int, default=200)
+    ap.add_argument("--duration", type=float, default=120.0, help="workshop seconds")
+    ap.add_argument("--saturation", type=float, default=15.0, help="seconds per saturation measurement")
+    ap.add_argument("--clients", type=int, default=64, help="concurrent clients for saturation")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--quick", action="store_true", help="20 s workshop, 50 owners, 10 s saturation")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration, args.owners, args.saturation = 20.0, min(args.owners, 50), min(args.saturation, 10.0)
+    if args.database_url:
+        check_local(args.database_url)
+
+    def interrupted(_signum, _frame):  # noqa: ANN001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    t_start = time.perf_counter()
+    cluster = Cluster()
+    servers: list[Server] = []
+    log_dir = tempfile.mkdtemp(prefix="dxm-bench-logs-")
+    bare_dir = tempfile.mkdtemp(prefix="dxm-bench-bare-")
+    Path(bare_dir, "bare_app.py").write_text(textwrap.dedent(BARE_APP).replace("{table}", SCRATCH_TABLE),
+                                             encoding="utf-8")
+    tag = secrets.token_hex(3)
+    url = args.database_url
+    seeded = False
+    results = []
+    try:
+        if url is None:
+            url = cluster.start()
+            print(f"throwaway PostgreSQL on 127.0.0.1:{cluster.port} (fsync=off, max_connections=300)", flush=True)
+        print(f"seeding {args.owners} owners (business + draft quick-check each)...", flush=True)
+        seeded = True
+        owners, questions, n_pages = seed(url, args.owners, tag)
+        env = {**os.environ, "DXM_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        for n in args.workers:
+            port = free_port()
+            app = Server(f"dxm-{n}w", [sys.executable, "-m", "assessment.cli", "serve", "--host", "127.0.0.1",
+                                       "--port", str(port), "--workers", str(n)], env, port, str(ROOT), log_dir)
+            servers.append(app)
+            boot = app.start("/healthz")
+            print(f"[{n} workers] dxm serve answered after {boot:.1f}s; {len(owners)} owners log in, then "
+                  f"{args.duration:.0f}s of workshop...", flush=True)
+            rec, login_seconds, app_rate = asyncio.run(
+                run_app_phases(app.base, owners, questions, n_pages, args, args.seed + n))
+            app.stop()
+            print(f"[{n} workers] autosave saturation: {app_rate.rps:.0f} req/s; bare app baselines...", flush=True)
+            bare_port = free_port()
+            bare_env = {**os.environ, "BENCH_BARE_DSN": libpq_dsn(url), "BENCH_BARE_POOL": "10"}
+            bare = Server(f"bare-{n}w", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
+                                         "--port", str(bare_port), "--workers", str(n), "--log-level", "warning",
+                                         "--no-access-log"], bare_env, bare_port, bare_dir, log_dir)
+            servers.append(bare)
+            bare.start("/hello")
+            hello = asyncio.run(saturate_bare(bare.base, "/hello", owners, questions, args.clients, args.saturation))
+            upsert = asyncio.run(saturate_bare(bare.base, "/upsert", owners, questions, args.clients, args.saturation))
+            bare.stop()
+            results.append((n, rec, login_seconds, app_rate, upsert, hello))
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping everything", file=sys.stderr)
+    finally:
+        for server in servers:
+            server.stop()
+        if seeded and args.database_url:
+            with contextlib.suppress(Exception):
+                unseed(url, tag)
+        cluster.stop()
+        shutil.rmtree(bare_dir, ignore_errors=True)
+    report(results, args, time.perf_counter() - t_start, log_dir)
+    clean = results and all(not rec.errors and not (r.errors + u.errors + h.errors) for _, rec, _, r, u, h in results)
+    if clean:  # keep the server logs only when something went wrong
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def report(results: list, args: argparse.Namespace, elapsed: float, log_dir: str) -> None:
+    if not results:
+        print(f"no results (server logs in {log_dir})")
+        return
+    print()
+    print(f"Workshop: {args.owners} owners, one answer every 2-5 s each for {args.duration:.0f} s "
+          f"(target: p99 < {TARGET_P99_MS:.0f} ms and 0 errors)")
+    print(f"{'workers':>7} {'request':<18} {'count':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}  "
+          "target")
+    for n, rec, login_seconds, *_ in results:
+        for kind in ("login", "page (first open)", "page", "autosave"):
+            count, p50, p95, p99, errors = rec.row(kind)
+            target = ""
+            if kind in ("page", "autosave"):
+                target = "met" if p99 < TARGET_P99_MS and errors == 0 and count else "MISSED"
+            elif kind == "login":
+                target = f"({login_seconds:.1f} s for all, {LOGIN_CONCURRENCY} at a time)"
+            print(f"{n:>7} {kind:<18} {count:>6} {fmt_ms(p50):>7} {fmt_ms(p95):>7} {fmt_ms(p99):>7} {errors:>6}  "
+                  f"{target}")
+            for sample in rec.samples.get(kind, []):
+                print(f"{'':>8}   e.g. {sample}")
+    print()
+    print(f"Saturation: {args.clients} concurrent clients, {args.saturation:.0f} s each after {WARMUP:.0f} s warm-up "
+          f"(target: autosave ≥ {TARGET_UPSERT_SHARE:.0%} of bare upsert)")
+    print(f"{'workers':>7} {'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'client CPU':>10}")
+    for n, _rec, _login, app_rate, upsert, hello in results:
+        for name, rate in (("dxm autosave", app_rate), ("bare upsert", upsert), ("bare hello", hello)):
+            print(f"{n:>7} {name:<16} {rate.rps:>7.0f} {fmt_ms(rate.p50):>7} {fmt_ms(rate.p99):>7} {rate.errors:>6} "
+                  f"{rate.client_cpu:>9.0%}")
+        share = app_rate.rps / upsert.rps if upsert.rps else float("nan")
+        verdict = "met" if share >= TARGET_UPSERT_SHARE and app_rate.errors == 0 else "MISSED"
+        hello_share = app_rate.rps / hello.rps if hello.rps else float("nan")
+        print(f"{n:>7} autosave ÷ bare upsert = {share:.2f}  ({verdict});  autosave ÷ hello = {hello_share:.2f}")
+    print()
+    print(f"total {elapsed:.0f} s (server logs in {log_dir}, removed when nothing failed)")
+
+
+if __name__ == "__main__":
+    main()
