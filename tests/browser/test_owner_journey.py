@@ -397,3 +397,30 @@ def test_keyboard_answering(live_server, pages, engine):
         qid: radios.nth(1).get_attribute("value"), second_id: second.locator("input").first.get_attribute("value")}
     expect(page.locator("#progress-bar")).to_have_attribute("value", "2")
     pages.assert_no_errors()
+
+
+def test_a_failed_save_is_retried_and_the_owner_is_told(live_server, pages, engine):
+    page = pages.open(live_server)
+    sign_up(page, "owner@example.vn")
+    register_business(page)
+    assessment_id = start_quick_check(page)
+    first = page.locator("fieldset.question").first
+    qid = first.get_attribute("id").removeprefix("q-")
+    dropped = []
+
+    def flaky_network(route) -> None:  # noqa: ANN001 - a Playwright route
+        if len(dropped) < 2:  # the first two tries never reach the server
+            dropped.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(f"**/assessments/{assessment_id}/answers/**", flaky_network)
+    first.locator("input[type=radio]").first.check()
+    expect(page.locator("#save-failed")).to_be_visible()  # the owner is told at once
+    assert stored_answers(engine, assessment_id) == {}
+    # app.js retries after 1 s and 2 s; the third try gets through
+    expect(page.locator(f"#status-{qid}")).to_contain_text("✓", timeout=15_000)
+    expect(page.locator("#save-failed")).to_be_hidden()
+    assert len(dropped) == 2
+    assert stored_answers(engine, assessment_id) == {qid: first.locator("input[type=radio]").first.get_attribute("value")}

@@ -3,24 +3,38 @@
   "use strict";
   var MAX_TRIES = 4;
 
-  // Autosave: retry a failed save (network error or 5xx) with a growing pause, then tell the owner.
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var elt = event.detail.elt;
-    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-autosave")) return;
-    var failedNote = document.getElementById("save-failed");
-    var xhr = event.detail.xhr;
-    var failed = event.detail.failed && (!xhr || xhr.status === 0 || xhr.status >= 500);
-    if (!failed) {
-      elt.removeAttribute("data-tries");
-      if (failedNote && !document.querySelector("[data-tries]")) failedNote.hidden = true;
-      return;
-    }
+  // Autosave: retry a save that failed (network error or 5xx) with a growing pause, and tell the owner.
+  function autosaveElement(event) {
+    var elt = event.detail && event.detail.elt;
+    return elt && elt.hasAttribute && elt.hasAttribute("data-autosave") ? elt : null;
+  }
+
+  function saveFailed(elt) {
+    var note = document.getElementById("save-failed");
     var tries = parseInt(elt.getAttribute("data-tries") || "0", 10) + 1;
     elt.setAttribute("data-tries", String(tries));
-    if (failedNote) failedNote.hidden = false;
+    if (note) note.hidden = false;
     if (tries < MAX_TRIES) {
       setTimeout(function () { htmx.trigger(elt, "change"); }, 500 * Math.pow(2, tries));
     }
+  }
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var elt = autosaveElement(event);
+    if (elt) saveFailed(elt);
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var elt = autosaveElement(event);
+    if (elt && event.detail.xhr && event.detail.xhr.status >= 500) saveFailed(elt);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = autosaveElement(event);
+    if (!elt || !event.detail.successful) return;
+    elt.removeAttribute("data-tries");
+    var note = document.getElementById("save-failed");
+    if (note && !document.querySelector("[data-tries]")) note.hidden = true;
   });
 
   // A multi-choice question's "not applicable" excludes its ticks, and a tick excludes "not applicable".
