@@ -423,4 +423,5 @@ def test_a_failed_save_is_retried_and_the_owner_is_told(live_server, pages, engi
     expect(page.locator(f"#status-{qid}")).to_contain_text("✓", timeout=15_000)
     expect(page.locator("#save-failed")).to_be_hidden()
     assert len(dropped) == 2
-    assert stored_answers(engine, assessment_id) == {qid: first.locator("input[type=radio]").first.get_attribute("value")}
+    chosen = first.locator("input[type=radio]").first.get_attribute("value")
+    assert stored_answers(engine, assessment_id) == {qid: chosen}
