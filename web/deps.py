@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from assessment import accounts, assessments, businesses
 from assessment.models import Assessment, Business, User
@@ -82,6 +83,15 @@ async def check_csrf(request: Request) -> None:
         submitted = value if isinstance(value, str) else None
     if not csrf_ok(request, submitted):
         raise CsrfFailed
+
+
+async def form_data(request: Request) -> FormData:
+    """The parsed form, read in the event loop so the route itself can be a plain ``def`` that runs
+    its blocking database work in the thread pool."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
 
 
 def owned_business(business_id: int, user: CurrentUser, session: SessionDep) -> Business:

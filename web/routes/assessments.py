@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assessment import assessments
 from assessment.messages import NotAllowed
-from web.deps import OwnedAssessment, OwnedBusiness, SessionDep, require_roles
+from web.deps import FormDep, OwnedAssessment, OwnedBusiness, SessionDep, require_roles
 from web.i18n import translate
 from web.templating import is_htmx, render
 
@@ -59,9 +59,10 @@ def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: 
 
 
 @router.post("/assessments/{assessment_id}/answers/{question_id}")
-async def autosave(request: Request, owned: OwnedAssessment, session: SessionDep, question_id: str) -> Response:
+def autosave(
+    request: Request, owned: OwnedAssessment, session: SessionDep, question_id: str, form: FormDep
+) -> Response:
     assessment, business = owned
-    form = await request.form()
     chosen = [str(v) for v in form.getlist("answer")]
     try:
         assessments.save_answer(session=session, assessment=assessment, business=business,

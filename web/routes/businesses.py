@@ -8,14 +8,13 @@ from fastapi.responses import RedirectResponse, Response
 from assessment import assessments, businesses, reference
 from assessment.messages import FormErrors
 from questionnaires import loader
-from web.deps import CurrentUser, OwnedBusiness, SessionDep, require_roles
+from web.deps import CurrentUser, FormDep, OwnedBusiness, SessionDep, require_roles
 from web.templating import render
 
 router = APIRouter(prefix="/businesses", dependencies=[require_roles("owner")])
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
+def _fields(form: FormDep) -> dict[str, str]:
     return {k: str(form.get(k) or "") for k in businesses.FIELDS}
 
 
@@ -33,8 +32,8 @@ def new(request: Request, user: CurrentUser) -> Response:
 
 
 @router.post("")
-async def create(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    values = await _form(request)
+def create(request: Request, user: CurrentUser, session: SessionDep, form: FormDep) -> Response:
+    values = _fields(form)
     try:
         business = businesses.create_business(session=session, owner=user, form=values)
     except FormErrors as exc:
@@ -60,8 +59,8 @@ def edit(request: Request, business: OwnedBusiness) -> Response:
 
 
 @router.post("/{business_id}")
-async def update(request: Request, business: OwnedBusiness, session: SessionDep) -> Response:
-    values = await _form(request)
+def update(request: Request, business: OwnedBusiness, session: SessionDep, form: FormDep) -> Response:
+    values = _fields(form)
     try:
         businesses.update_business(session=session, business=business, form=values)
     except FormErrors as exc:

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from assessment import assessments, results
 from questionnaires import loader
 from web import charts, pdf
-from web.deps import OwnedAssessment, OwnedBusiness, SessionDep, SettingsDep, require_roles
+from web.deps import FormDep, OwnedAssessment, OwnedBusiness, SessionDep, SettingsDep, require_roles
 from web.i18n import translate
 from web.templating import render
 
@@ -45,11 +45,10 @@ def show(request: Request, owned: OwnedAssessment, session: SessionDep, settings
 
 
 @router.post("/assessments/{assessment_id}/what-if")
-async def what_if(request: Request, owned: OwnedAssessment, session: SessionDep) -> Response:
+def what_if(request: Request, owned: OwnedAssessment, form: FormDep) -> Response:
     """Score sandbox answers; the stored assessment is never touched."""
     assessment, business = _submitted(owned)
     instrument = assessments.instrument_of(assessment)
-    form = await request.form()
     sandbox = {}
     for question in assessments.applicable(instrument, business):
         chosen = [str(v) for v in form.getlist(f"q_{question.id}")]
