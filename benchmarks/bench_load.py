@@ -12,8 +12,10 @@ owners (e-mails ``bench-<run>-NNNN@bench.dxmaturity.vn``) and deletes them again
 For each worker count it starts ``dxm serve --workers N`` and measures:
 
 * workshop: every owner logs in (a bounded number at a time: argon2 is deliberately slow) and opens
-  their assessment; then for ``--duration`` seconds each one answers a random question every 2-5 s
-  (uniform), sometimes moving to another page first. Latency of autosaves and of pages, separately.
+  their assessment ("page (first open)": this includes the cold start of each new worker, which loads
+  the questionnaires on first use); then for ``--duration`` seconds each one answers a random question
+  every 2-5 s (uniform), and before one answer in four moves to another page. Latency of autosaves and
+  of pages ("page", "autosave": the rows the target applies to), separately.
 * saturation: ``--clients`` clients autosave in a loop for ``--saturation`` seconds → requests/s.
   Then, with the app stopped, a bare FastAPI app under uvicorn with the same worker count (written to a
   temporary directory by this script): ``GET /hello`` (JSON) and ``POST /upsert/{assessment}/{question}``
@@ -71,7 +73,8 @@ SCRATCH_TABLE = "dxm_bench_upsert"
 LOGIN_CONCURRENCY = 8  # each login verifies an argon2 hash (64 MiB, ~0.1-0.3 s of CPU)
 READY_TIMEOUT = 120.0  # s; workers import the whole app (matplotlib, numpy) on start
 STOP_TIMEOUT = 15.0
-WARMUP = 1.0  # s of saturation traffic not counted
+WARMUP = 1.0  # s of saturation traffic not counted (0.5 s with --quick)
+SATURATION_TIMEOUT = 10.0  # s; a slower answer counts as an error
 TARGET_P99_MS = 100.0
 TARGET_UPSERT_SHARE = 0.5
 
@@ -371,10 +374,10 @@ async def timed(rec: Recorder, kind: str, request, ok: tuple[int, ...] = (200,))
     return response
 
 
-def new_client(base: str, cookies: httpx.Cookies | None = None) -> httpx.AsyncClient:
+def new_client(base: str, cookies: httpx.Cookies | None = None, timeout: float = 30.0) -> httpx.AsyncClient:
     # keep-alive shorter than uvicorn's 5 s, so an idle owner never reuses a connection the server closes
     limits = httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=4.0)
-    return httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits, cookies=cookies)
+    return httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits, cookies=cookies)
 
 
 def autosave(client: httpx.AsyncClient, owner: Owner, q: QuestionSpec, rng: random.Random):  # noqa: ANN201
@@ -393,8 +396,11 @@ async def log_in(client: httpx.AsyncClient, owner: Owner, rec: Recorder) -> bool
     return opened is not None and opened.status_code == 200
 
 
+Inside = list[tuple[httpx.AsyncClient, Owner]]  # the logged-in owners, each with their browser
+
+
 async def workshop(base: str, owners: list[Owner], questions: list[QuestionSpec], n_pages: int,
-                   duration: float, seed_value: int) -> tuple[Recorder, list[tuple[httpx.AsyncClient, Owner]], float]:
+                   duration: float, seed_value: int) -> tuple[Recorder, Inside, float]:
     rec = Recorder()
     clients = [new_client(base) for _ in owners]
     gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
@@ -404,8 +410,12 @@ async def workshop(base: str, owners: list[Owner], questions: list[QuestionSpec]
             return await log_in(client, owner, rec)
 
     started = time.perf_counter()
-    logged = await asyncio.wait_for(asyncio.gather(*(enter(c, o) for c, o in zip(clients, owners, strict=True))),
-                                    timeout=600)
+    try:
+        logged = await asyncio.wait_for(
+            asyncio.gather(*(enter(c, o) for c, o in zip(clients, owners, strict=True))), timeout=600)
+    except BaseException:
+        await asyncio.gather(*(c.aclose() for c in clients))
+        raise
     login_seconds = time.perf_counter() - started
     by_page = [[q for q in questions if q.page == p] for p in range(n_pages)]
     deadline = time.monotonic() + duration
@@ -425,11 +435,13 @@ async def workshop(base: str, owners: list[Owner], questions: list[QuestionSpec]
             await timed(rec, "autosave", autosave(client, owner, rng.choice(by_page[page]), rng))
 
     inside = [(c, o) for c, o, ok in zip(clients, owners, logged, strict=True) if ok]
+    await asyncio.gather(*(c.aclose() for c, ok in zip(clients, logged, strict=True) if not ok))
     try:
         await asyncio.wait_for(asyncio.gather(*(owner_loop(i, c, o) for i, (c, o) in enumerate(inside))),
                                timeout=duration + 120)
-    finally:
-        await asyncio.gather(*(c.aclose() for c, ok in zip(clients, logged, strict=True) if not ok))
+    except BaseException:
+        await asyncio.gather(*(c.aclose() for c, _owner in inside))
+        raise
     return rec, inside, login_seconds
 
 
@@ -444,8 +456,11 @@ class Rate:
 
 
 async def saturate(make_request, n_clients: int, seconds: float) -> Rate:  # noqa: ANN001
-    """n_clients loops, each sending its next request as soon as the last one is answered."""
+    """n_clients loops, each sending its next request as soon as the last one is answered. Requests/s
+    counts the answers within the window; latency and errors count every request started in it (a
+    request still waiting when the window closes counts, and fails after SATURATION_TIMEOUT)."""
     latencies: list[float] = []
+    answered = 0
     errors = 0
     cpu0 = time.process_time()
     begin = time.monotonic()
@@ -453,7 +468,7 @@ async def saturate(make_request, n_clients: int, seconds: float) -> Rate:  # noq
     end = measure_from + seconds
 
     async def loop(index: int) -> None:
-        nonlocal errors
+        nonlocal answered, errors
         rng = random.Random(index)
         for _ in range(1_000_000):
             now = time.monotonic()
@@ -465,22 +480,24 @@ async def saturate(make_request, n_clients: int, seconds: float) -> Rate:  # noq
                 failed = response.status_code // 100 != 2
             except httpx.HTTPError:
                 failed = True
-            if now >= measure_from and time.monotonic() <= end:
+            if now >= measure_from:
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += failed
+                answered += not failed and time.monotonic() <= end
 
-    await asyncio.wait_for(asyncio.gather(*(loop(i) for i in range(n_clients))), timeout=seconds + 60)
+    await asyncio.wait_for(asyncio.gather(*(loop(i) for i in range(n_clients))),
+                           timeout=WARMUP + seconds + SATURATION_TIMEOUT + 30)
     wall = time.monotonic() - begin
     cpu = (time.process_time() - cpu0) / wall
     p50, _, p99 = pctl(latencies)
-    return Rate(len(latencies) / seconds, len(latencies), errors, p50, p99, cpu)
+    return Rate(answered / seconds, len(latencies), errors, p50, p99, cpu)
 
 
-async def saturate_app(base: str, inside: list[tuple[httpx.AsyncClient, Owner]], questions: list[QuestionSpec],
+async def saturate_app(base: str, inside: Inside, questions: list[QuestionSpec],
                        n_clients: int, seconds: float) -> Rate:
     """Client i autosaves as owner i (modulo the owners logged in), with a copy of that owner's cookies."""
     users = [inside[i % len(inside)] for i in range(n_clients)]
-    clients = [new_client(base, cookies=httpx.Cookies(c.cookies)) for c, _owner in users]
+    clients = [new_client(base, cookies=httpx.Cookies(c.cookies), timeout=SATURATION_TIMEOUT) for c, _owner in users]
     try:
         return await saturate(lambda i, rng: autosave(clients[i], users[i][1], rng.choice(questions), rng),
                               n_clients, seconds)
@@ -490,7 +507,7 @@ async def saturate_app(base: str, inside: list[tuple[httpx.AsyncClient, Owner]],
 
 async def saturate_bare(base: str, path: str, owners: list[Owner], questions: list[QuestionSpec], n_clients: int,
                         seconds: float) -> Rate:
-    clients = [new_client(base) for _ in range(n_clients)]
+    clients = [new_client(base, timeout=SATURATION_TIMEOUT) for _ in range(n_clients)]
 
     def request(i: int, rng: random.Random):  # noqa: ANN202
         if path == "/hello":
@@ -531,10 +548,12 @@ def main() -> None:  # noqa: C901 - one linear script
     ap.add_argument("--saturation", type=float, default=15.0, help="seconds per saturation measurement")
     ap.add_argument("--clients", type=int, default=64, help="concurrent clients for saturation")
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--quick", action="store_true", help="20 s workshop, 50 owners, 10 s saturation")
+    ap.add_argument("--quick", action="store_true", help="20 s workshop, 50 owners, 4 s saturation")
     args = ap.parse_args()
     if args.quick:
-        args.duration, args.owners, args.saturation = 20.0, min(args.owners, 50), min(args.saturation, 10.0)
+        global WARMUP
+        WARMUP = 0.5
+        args.duration, args.owners, args.saturation = 20.0, min(args.owners, 50), min(args.saturation, 4.0)
     if args.database_url:
         check_local(args.database_url)
 
@@ -572,7 +591,8 @@ def main() -> None:  # noqa: C901 - one linear script
             rec, login_seconds, app_rate = asyncio.run(
                 run_app_phases(app.base, owners, questions, n_pages, args, args.seed + n))
             app.stop()
-            print(f"[{n} workers] autosave saturation: {app_rate.rps:.0f} req/s; bare app baselines...", flush=True)
+            print(f"[{n} workers] logins took {login_seconds:.0f}s; autosave saturation: {app_rate.rps:.0f} req/s "
+                  f"({app_rate.errors} errors); bare app baselines...", flush=True)
             bare_port = free_port()
             bare_env = {**os.environ, "BENCH_BARE_DSN": libpq_dsn(url), "BENCH_BARE_POOL": "10"}
             bare = Server(f"bare-{n}w", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
@@ -583,6 +603,8 @@ def main() -> None:  # noqa: C901 - one linear script
             hello = asyncio.run(saturate_bare(bare.base, "/hello", owners, questions, args.clients, args.saturation))
             upsert = asyncio.run(saturate_bare(bare.base, "/upsert", owners, questions, args.clients, args.saturation))
             bare.stop()
+            print(f"[{n} workers] bare upsert {upsert.rps:.0f} req/s, hello {hello.rps:.0f} req/s "
+                  f"({time.perf_counter() - t_start:.0f}s so far)", flush=True)
             results.append((n, rec, login_seconds, app_rate, upsert, hello))
     except KeyboardInterrupt:
         print("\ninterrupted: stopping everything", file=sys.stderr)
@@ -610,7 +632,7 @@ def report(results: list, args: argparse.Namespace, elapsed: float, log_dir: str
     print(f"{'workers':>7} {'request':<18} {'count':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}  "
           "target")
     for n, rec, login_seconds, *_ in results:
-        for kind in ("login", "page (first open)", "page", "autosave"):
+        for kind in ("login form", "login", "page (first open)", "page", "autosave"):
             count, p50, p95, p99, errors = rec.row(kind)
             target = ""
             if kind in ("page", "autosave"):
@@ -622,7 +644,7 @@ def report(results: list, args: argparse.Namespace, elapsed: float, log_dir: str
             for sample in rec.samples.get(kind, []):
                 print(f"{'':>8}   e.g. {sample}")
     print()
-    print(f"Saturation: {args.clients} concurrent clients, {args.saturation:.0f} s each after {WARMUP:.0f} s warm-up "
+    print(f"Saturation: {args.clients} concurrent clients, {args.saturation:.0f} s each after {WARMUP:g} s warm-up "
           f"(target: autosave ≥ {TARGET_UPSERT_SHARE:.0%} of bare upsert)")
     print(f"{'workers':>7} {'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'client CPU':>10}")
     for n, _rec, _login, app_rate, upsert, hello in results:
