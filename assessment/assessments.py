@@ -95,6 +95,10 @@ def save_answer(
     if question is None or question not in applicable(instrument, business):
         raise NotAllowed(N_("Unknown question."))
     value = answer_value(question, chosen)
+    stored = session.exec(select(Answer.value).where(
+        Answer.assessment_id == assessment.id, Answer.question_id == question_id)).first()
+    if stored == value:
+        return value  # a retried or repeated save: nothing to write
     now = utcnow()
     if value is None:
         session.exec(delete(Answer).where(  # type: ignore[call-overload]

@@ -234,7 +234,9 @@ class Server:
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT
         with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
+            for _ in range(int(READY_TIMEOUT / 0.2)):
+                if time.monotonic() > deadline:
+                    break
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
                 with contextlib.suppress(httpx.HTTPError):

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assessment.db import make_engine
 from assessment.settings import Settings, get_settings
+from questionnaires import loader
 from web import i18n
 from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf, load_user
 from web.observability import RequestLogMiddleware
@@ -38,6 +39,7 @@ def _log_requests_to_stderr() -> None:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     _log_requests_to_stderr()
+    loader.bundled()  # parse the questionnaires now, not in the first requests a new worker serves
     app = FastAPI(title="dxmaturity", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf), Depends(load_user)])
     app.state.settings = settings

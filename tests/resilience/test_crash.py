@@ -24,8 +24,6 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +75,9 @@ class Server:
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT
         with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
+            for _ in range(int(READY_TIMEOUT / 0.1)):  # bounded in count and in time
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"server did not answer within {READY_TIMEOUT:.0f}s:\n{self.log_tail()}")
                 assert self.proc.poll() is None, f"server exited with {self.proc.returncode}:\n{self.log_tail()}"
                 try:
                     if client.get(self.base + "/healthz").status_code == 200:
@@ -91,17 +91,11 @@ class Server:
             self.warm_up()
 
     def warm_up(self) -> None:
-        """A new worker loads the questionnaires on first use; let each do that before the traffic."""
-        def visit(_: int) -> None:
-            with httpx.Client(base_url=self.base, timeout=CLIENT_TIMEOUT) as client:
-                client.get("/")
-
-        with ThreadPoolExecutor(2 * self.workers) as pool:
-            for _ in range(20):
-                started = time.monotonic()
-                list(pool.map(visit, range(2 * self.workers)))
-                if time.monotonic() - started < 0.5:
-                    break
+        """A new worker loads the questionnaires on its first request, and requests arriving meanwhile
+        pile up behind it. One home page first warms the worker that takes it (the others warm up
+        under the traffic), so the traffic starts flowing within the test's time budget."""
+        with httpx.Client(base_url=self.base, timeout=CLIENT_TIMEOUT) as client:
+            assert client.get("/").status_code == 200
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: the supervisor and every worker, mid-request."""
@@ -109,7 +103,9 @@ class Server:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # the workers die with it (killpg(0) fails once all are gone)
+        for _ in range(100):  # the workers die with it (killpg(0) fails once all are gone)
+            if time.monotonic() > deadline:
+                break
             try:
                 os.killpg(self.proc.pid, 0)
             except ProcessLookupError:
@@ -161,15 +157,18 @@ class OwnerCase:
     draft_id: int  # receives the autosaves
     to_submit_id: int  # complete draft, submitted over HTTP during the traffic
     frozen_id: int  # submitted before the traffic
-    frozen: tuple = ()  # its overall score, level, submission time and DimensionResult rows
+    frozen: tuple = ()  # its frozen_state() before the traffic
 
 
 def frozen_state(session: Session, assessment_id: int) -> tuple:
+    """Everything a submission froze: status, scores, level, time, DimensionResult rows and answers."""
     a = session.get(Assessment, assessment_id)
     rows = session.exec(select(DimensionResult).where(DimensionResult.assessment_id == assessment_id)
                         .order_by(DimensionResult.dimension_id)).all()
+    answers = session.exec(select(Answer).where(Answer.assessment_id == assessment_id)
+                           .order_by(Answer.question_id)).all()
     return (a.status, a.overall_score, a.overall_level, a.submitted_at,
-            tuple((r.dimension_id, r.score, r.level) for r in rows))
+            tuple((r.dimension_id, r.score, r.level) for r in rows), tuple((r.question_id, r.value) for r in answers))
 
 
 def seed_owners(session: Session, n: int) -> list[OwnerCase]:
@@ -193,17 +192,20 @@ def seed_owners(session: Session, n: int) -> list[OwnerCase]:
     return cases
 
 
-@contextlib.contextmanager
-def owner_client(base: str, case: OwnerCase) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, cookies={"dxm_session": case.token}) as client:
+def owner_client(base: str, case: OwnerCase) -> httpx.Client:
+    """The owner's browser: logged in; it gets its dxm_csrf cookie with its first page (``csrf``)."""
+    return httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, cookies={"dxm_session": case.token})
+
+
+def csrf(client: httpx.Client) -> str:
+    if not client.cookies.get("dxm_csrf"):
         assert client.get("/").status_code == 200  # hands out the dxm_csrf cookie
-        assert client.cookies.get("dxm_csrf")
-        yield client
+    return client.cookies["dxm_csrf"]
 
 
 def autosave(client: httpx.Client, assessment_id: int, question_id: str, chosen: list[str]) -> httpx.Response:
     return client.post(f"/assessments/{assessment_id}/answers/{question_id}", data={"answer": chosen},
-                       headers={"HX-Request": "true", "X-CSRF-Token": client.cookies.get("dxm_csrf") or ""})
+                       headers={"HX-Request": "true", "X-CSRF-Token": csrf(client)})
 
 
 # ------------------------------------------------------------------------------------------ traffic
@@ -244,10 +246,15 @@ def drive(base: str, case: OwnerCase, index: int, traffic: Traffic, questions, s
                     break
                 if not traffic.go.wait(timeout=1.0):
                     continue
+                try:
+                    csrf(client)  # the first page, once (the kill may interrupt it too)
+                except httpx.HTTPError:
+                    time.sleep(0.02)
+                    continue
                 if case.to_submit_id not in traffic.submitted and time.monotonic() - started > submit_after:
                     try:
                         response = client.post(f"/assessments/{case.to_submit_id}/submit",
-                                               headers={"X-CSRF-Token": client.cookies.get("dxm_csrf") or ""})
+                                               headers={"X-CSRF-Token": csrf(client)})
                     except httpx.HTTPError:
                         time.sleep(0.02)
                         continue  # tried again (a second submit is harmless)
@@ -293,9 +300,9 @@ def drive(base: str, case: OwnerCase, index: int, traffic: Traffic, questions, s
 
 def wait_for(predicate, seconds: float) -> bool:  # noqa: ANN001
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
+    for _ in range(int(seconds / 0.05) + 1):
+        if time.monotonic() > deadline or predicate():
+            break
         time.sleep(0.05)
     return predicate()
 
@@ -329,7 +336,8 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_write(engine, server_factory)
         traffic.go.set()
         assert wait_for(lambda: traffic.acks[1] >= 20, 30), "no traffic after the restart"
         time.sleep(2.0)
-        assert wait_for(lambda: len(traffic.submitted) == len(cases), 20), "a submission never went through"
+        assert wait_for(lambda: len(traffic.submitted) == len(cases), 20), (
+            f"submitted {len(traffic.submitted)} of {len(cases)}; {traffic.unexpected[:5]} {traffic.crashed}")
     finally:
         traffic.stop.set()
         traffic.go.set()
@@ -369,7 +377,7 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_write(engine, server_factory)
         for case in cases:
             assert session.get(Assessment, case.to_submit_id).status == "submitted"
             assert session.get(Assessment, case.draft_id).status == "draft"
-            # the assessments submitted before the traffic keep their scores
+            # the assessments submitted before the traffic keep their scores (and answers)
             assert frozen_state(session, case.frozen_id) == case.frozen
 
 

@@ -39,12 +39,17 @@ def test_autosave_stores_the_answer_and_is_idempotent(client, session, owned):
     assessment, business = owned
     q = first_question(assessment, business)
     url = f"/assessments/{assessment.id}/answers/{q.id}"
+    stamps = []
     for _ in range(2):
         response = client.hx(url, {"answer": q.options[0].id})
         assert response.status_code == 200 and "Saved" in response.text
         assert 'id="progress"' in response.text and 'hx-swap-oob="true"' in response.text
+        session.expire_all()
+        answer_stamp = session.exec(select(Answer)).one().updated_at
+        stamps.append((answer_stamp, session.get(Assessment, assessment.id).updated_at))
     rows = session.exec(select(Answer)).all()
     assert [(r.question_id, r.value) for r in rows] == [(q.id, q.options[0].id)]
+    assert stamps[0] == stamps[1]  # the repeated save wrote nothing
 
 
 @pytest.mark.parametrize(
