@@ -80,6 +80,17 @@ def start_quick_check(page: Page) -> int:
     return int(re.search(r"/assessments/(\d+)/", page.url).group(1))
 
 
+def new_owner_on_first_question(pages, base_url: str) -> tuple[Page, int, Locator, str]:  # noqa: ANN001
+    """A new owner with a business, on the first page of a fresh quick-check: (page, assessment id,
+    the first question's fieldset, its question id)."""
+    page = pages.open(base_url)
+    sign_up(page, "owner@example.vn")
+    register_business(page)
+    assessment_id = start_quick_check(page)
+    first = page.locator("fieldset.question").first
+    return page, assessment_id, first, first.get_attribute("id").removeprefix("q-")
+
+
 def progress(page: Page) -> int:
     return int(page.locator("#progress-bar").get_attribute("value"))
 
@@ -314,11 +325,7 @@ def test_owner_journey_in_english_on_a_phone(live_server_vi, pages, engine, scre
 
 
 def test_submit_shows_missing_questions(live_server, pages, engine):
-    page = pages.open(live_server)
-    sign_up(page, "owner@example.vn")
-    register_business(page)
-    assessment_id = start_quick_check(page)
-    first = page.locator("fieldset.question").first
+    page, assessment_id, first, _ = new_owner_on_first_question(pages, live_server)
     choose(page, first, first.locator("label").first)
     total = int(page.locator("#progress-bar").get_attribute("max"))
     # two boxes of the first multi-choice question: both are stored, once each
@@ -352,12 +359,7 @@ def test_submit_shows_missing_questions(live_server, pages, engine):
 
 
 def test_keyboard_answering(live_server, pages, engine):
-    page = pages.open(live_server)
-    sign_up(page, "owner@example.vn")
-    register_business(page)
-    assessment_id = start_quick_check(page)
-    first = page.locator("fieldset.question").first
-    qid = first.get_attribute("id").removeprefix("q-")
+    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
     radios = first.locator("input[type=radio]")
 
     for _ in range(40):
@@ -400,12 +402,7 @@ def test_keyboard_answering(live_server, pages, engine):
 
 
 def test_a_failed_save_is_retried_and_the_owner_is_told(live_server, pages, engine):
-    page = pages.open(live_server)
-    sign_up(page, "owner@example.vn")
-    register_business(page)
-    assessment_id = start_quick_check(page)
-    first = page.locator("fieldset.question").first
-    qid = first.get_attribute("id").removeprefix("q-")
+    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
     dropped = []
 
     def flaky_network(route) -> None:  # noqa: ANN001 - a Playwright route
