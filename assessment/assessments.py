@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlmodel import Session, select
 
 from assessment.db import upsert
@@ -84,31 +84,64 @@ def answer_value(question: Question, chosen: list[str]) -> str | None:
     return "|".join(sorted(chosen, key=order.index))
 
 
+# The autosave's statements, built once (building one costs more than running it).
+TOUCH_DRAFT = update(Assessment).where(
+    Assessment.id == bindparam("assessment_id"), Assessment.status == "draft").values(updated_at=bindparam("now"))
+COUNT_ANSWERED = select(func.count()).select_from(Answer).where(
+    Answer.assessment_id == bindparam("assessment_id"),
+    Answer.question_id.in_(bindparam("asked", expanding=True)))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / max(self.total, 1))
+
+
+def progress(instrument: Instrument, business: Business, answers: dict[str, str]) -> Progress:
+    asked = applicable(instrument, business)
+    return Progress(sum(1 for q in asked if q.id in answers), len(asked))
+
+
 def save_answer(
     *, session: Session, assessment: Assessment, business: Business, question_id: str, chosen: list[str]
-) -> str | None:
-    """Save (or clear) one answer at once; saving the same answer again changes nothing."""
+) -> Progress:
+    """Save (or clear) one answer at once, and say how far the owner now is.
+
+    Saving the same answer again writes nothing. Otherwise two statements: the answer, then the
+    assessment's timestamp guarded by ``status = 'draft'``. The guard locks the assessment row as
+    ``submit`` does, so a save racing a submit either lands before the submission reads the answers
+    or is rolled back: a submitted assessment never changes. The progress is counted by the database
+    in the same transaction, so an autosave is one transaction that loads no answers.
+    """
     if assessment.status != "draft":
         raise NotAllowed(N_("This assessment is submitted and can no longer change."))
     instrument = instrument_of(assessment)
     question = instrument.question(question_id)
-    if question is None or question not in applicable(instrument, business):
+    if question is None or not question.applies_to.applies(business.vsic_section, business.size_class):
         raise NotAllowed(N_("Unknown question."))
     value = answer_value(question, chosen)
-    stored = session.exec(select(Answer.value).where(
-        Answer.assessment_id == assessment.id, Answer.question_id == question_id)).first()
-    if stored == value:
-        return value  # a retried or repeated save: nothing to write
     now = utcnow()
     if value is None:
-        session.exec(delete(Answer).where(  # type: ignore[call-overload]
-            Answer.assessment_id == assessment.id, Answer.question_id == question_id))
+        changed = session.exec(delete(Answer).where(  # type: ignore[call-overload]
+            Answer.assessment_id == assessment.id, Answer.question_id == question_id)).rowcount > 0
     else:
-        upsert(session, Answer, {"assessment_id": assessment.id, "question_id": question_id,
-                                 "value": value, "updated_at": now}, ["assessment_id", "question_id"])
-    session.exec(update(Assessment).where(Assessment.id == assessment.id).values(updated_at=now))  # type: ignore[arg-type]
+        changed = upsert(session, Answer, {"assessment_id": assessment.id, "question_id": question_id,
+                                           "value": value, "updated_at": now},
+                         ["assessment_id", "question_id"], compare=["value"])
+    if changed:
+        still_draft = session.execute(TOUCH_DRAFT, {"assessment_id": assessment.id, "now": now}).rowcount
+        if still_draft != 1:  # submitted by another request a moment ago
+            session.rollback()
+            raise NotAllowed(N_("This assessment is submitted and can no longer change."))
+    asked = [q.id for q in applicable(instrument, business)]
+    done = session.execute(COUNT_ANSWERED, {"assessment_id": assessment.id, "asked": asked}).scalar_one()
     session.commit()
-    return value
+    return Progress(done, len(asked))
 
 
 def missing(instrument: Instrument, business: Business, answers: dict[str, str]) -> list[Question]:
@@ -180,11 +213,11 @@ def assessments_of(*, session: Session, business: Business) -> list[Assessment]:
         select(Assessment).where(Assessment.business_id == business.id).order_by(Assessment.id.desc())))  # type: ignore[union-attr]
 
 
+OWNED_ASSESSMENT = select(Assessment, Business).join(Business, Business.id == Assessment.business_id).where(  # type: ignore[arg-type]
+    Assessment.id == bindparam("assessment_id"), Business.owner_id == bindparam("owner_id"))
+
+
 def owned_assessment(*, session: Session, user: User, assessment_id: int) -> tuple[Assessment, Business] | None:
-    assessment = session.get(Assessment, assessment_id)
-    if assessment is None:
-        return None
-    business = session.get(Business, assessment.business_id)
-    if business is None or business.owner_id != user.id:
-        return None
-    return assessment, business
+    """The assessment and its business when ``user`` owns them (one query), else None."""
+    row = session.exec(OWNED_ASSESSMENT, params={"assessment_id": assessment_id, "owner_id": user.id}).first()
+    return None if row is None else (row[0], row[1])

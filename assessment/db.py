@@ -7,20 +7,29 @@ code is the same on both databases.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event, or_, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
+DEFAULT_POOL_SIZE = 20
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> Engine:
+    """An engine with a fixed pool of ``pool_size`` connections (no overflow: a connection opened and
+    closed per request at peak costs PostgreSQL a process each time; the web app queues requests for
+    a connection instead, see ``web.deps.get_db``)."""
+    pool = {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True, **kwargs}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        else:  # one in-memory database per connection: SQLAlchemy keeps one per thread
+            pool = kwargs
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
@@ -32,7 +41,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    return create_engine(url, **pool)
 
 
 def create_all(engine: Engine) -> None:
@@ -47,16 +56,34 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def upsert(session: Session, model: type[SQLModel], values: dict[str, Any], keys: list[str]) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, idempotent, on both databases."""
+def upsert(
+    session: Session, model: type[SQLModel], values: dict[str, Any], keys: list[str], *, compare: list[str]
+) -> bool:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE ... WHERE a ``compare`` column differs: one statement,
+    idempotent, on both databases. True when a row was inserted or changed, False when the stored row
+    already held these values (then nothing is written, not even a timestamp)."""
+    dialect = session.get_bind().dialect.name
+    statement = _upsert_statement(dialect, model, tuple(values), tuple(keys), tuple(compare))
+    return session.execute(statement, values).rowcount == 1  # type: ignore[attr-defined]
+
+
+@cache
+def _upsert_statement(
+    dialect: str, model: type[SQLModel], columns: tuple[str, ...], keys: tuple[str, ...], compare: tuple[str, ...]
+) -> Any:
+    """Built once per shape; the values come as parameters (autosave runs this on every answer)."""
     table = model.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**values)
-    updates = {k: statement.excluded[k] for k in values if k not in keys}
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+    statement = insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={k: excluded[k] for k in columns if k not in keys},
+        where=or_(*(table.c[k].is_distinct_from(excluded[k]) for k in compare)),
+    )
 
 
 def continue_ids_after_rows(connection: Connection, tables: list[Table]) -> None:

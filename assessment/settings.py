@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         default="Sở Tài chính Hà Nội",
         description="Name shown for the department (planning and investment merged into finance in 2025).",
     )
+    db_pool_size: int = Field(
+        default=20, ge=1, le=500,
+        description="Database connections per worker process; further requests wait their turn "
+        "(PostgreSQL's max_connections must exceed workers × this).",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assessment.db import make_engine
@@ -43,7 +45,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(title="dxmaturity", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf), Depends(load_user)])
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # As many requests at a time use the database as the pool has connections; the others wait here,
+    # in the event loop, holding no thread (see web.deps.get_db).
+    app.state.db_slots = asyncio.Semaphore(engine.pool.size() if isinstance(engine.pool, QueuePool)
+                                            else settings.db_pool_size)
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included

@@ -6,11 +6,12 @@ else's id both answer 404, so ids cannot be probed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from assessment import accounts, assessments, businesses
@@ -23,13 +24,29 @@ SESSION_COOKIE = "dxm_session"
 LANG_COOKIE = "dxm_lang"
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, and each hop there costs more than these functions do.
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        yield session
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One session per request, taken only when a connection is free.
+
+    Sync dependencies and routes run in a thread pool, one hop each, and the session keeps its
+    connection between hops. Were more requests inside than the pool has connections, threads could
+    all wait for connections held by requests that wait for a thread: a deadlock until the pool
+    times out. So a request first takes one of ``db_slots`` (as many as connections) here, waiting
+    in the event loop, not in a thread. Opening the session does no I/O; closing it returns the
+    connection, which runs in the thread pool.
+    """
+    async with request.app.state.db_slots:
+        session = Session(request.app.state.engine, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await run_in_threadpool(session.close)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -53,7 +70,7 @@ class CsrfFailed(Exception):
     pass
 
 
-def current_user(user: Annotated[User | None, Depends(load_user)]) -> User:
+async def current_user(user: Annotated[User | None, Depends(load_user)]) -> User:
     if user is None:
         raise LoginRequired
     return user
@@ -64,7 +81,7 @@ MaybeUser = Annotated[User | None, Depends(load_user)]
 
 
 def require_roles(*roles: str):  # noqa: ANN201 - returns a dependency
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise HTTPException(status_code=404)
         return user

@@ -34,7 +34,7 @@ def serve(
     if upgrade:
         migrate.upgrade(get_settings().database_url)
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", log_level="info")
+                forwarded_allow_ips="127.0.0.1", log_level="info", access_log=False)
 
 
 def demo_command(

@@ -3,6 +3,8 @@
 import json
 import logging
 
+from sqlmodel import select
+
 from tests.factories import PASSWORD, make_owner
 
 
@@ -38,3 +40,45 @@ def test_request_logs_have_an_id_and_no_personal_data(client, session, caplog):
     assert login_line["status"] == 303 and login_line["request_id"] == response.headers["x-request-id"]
     text = caplog.text
     assert "private.person" not in text and PASSWORD not in text and "next=" not in text
+
+
+def test_more_requests_than_connections_wait_for_a_connection(settings, database_url, session):
+    """Twelve autosaves at once on 2 connections and 2 threads: each request waits for a connection
+    before it takes a thread, so none of them holds a thread waiting for a connection held by a
+    request that waits for a thread (that deadlock ends in pool timeouts: 500s)."""
+    import asyncio
+
+    import anyio.to_thread
+    import httpx
+
+    from assessment import accounts, assessments
+    from assessment.db import make_engine
+    from assessment.models import Answer
+    from tests.factories import make_business
+    from web.app import create_app
+
+    owner = make_owner(session)
+    business = make_business(session, owner)
+    assessment = assessments.start(session=session, business=business, instrument_id="mic-dbi")
+    questions = assessments.applicable(assessments.instrument_of(assessment), business)[:12]
+    token = accounts.start_session(session=session, user=owner, days=1)
+    small = make_engine(database_url, pool_size=2, pool_timeout=3)
+    app = create_app(settings, engine=small)
+    csrf = "c" * 43
+
+    async def twelve_at_once() -> list[int]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 2
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     cookies={"dxm_session": token, "dxm_csrf": csrf}) as client:
+            responses = await asyncio.gather(*(
+                client.post(f"/assessments/{assessment.id}/answers/{q.id}", data={"answer": q.options[0].id},
+                            headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+                for q in questions))
+        return [r.status_code for r in responses]
+
+    try:
+        assert asyncio.run(twelve_at_once()) == [200] * 12
+    finally:
+        small.dispose()
+    assert len(session.exec(select(Answer)).all()) == 12

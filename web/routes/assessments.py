@@ -23,12 +23,6 @@ def start(business: OwnedBusiness, session: SessionDep, instrument: str = Form("
     return RedirectResponse(f"/assessments/{assessment.id}/pages/0", status_code=303)
 
 
-def _progress(instrument, business, answers) -> dict:  # noqa: ANN001
-    asked = assessments.applicable(instrument, business)
-    done = sum(1 for q in asked if q.id in answers)
-    return {"done": done, "total": len(asked), "percent": round(100 * done / max(len(asked), 1))}
-
-
 @router.get("/assessments/{assessment_id}")
 def resume(owned: OwnedAssessment, session: SessionDep) -> Response:
     assessment, business = owned
@@ -54,7 +48,7 @@ def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: 
     answers = assessments.answers_of(session=session, assessment=assessment)
     return render(request, "assessment_page.html", {
         "assessment": assessment, "business": business, "instrument": instrument, "pages": all_pages,
-        "page": all_pages[number], "answers": answers, "progress": _progress(instrument, business, answers),
+        "page": all_pages[number], "answers": answers, "progress": assessments.progress(instrument, business, answers),
     })
 
 
@@ -65,17 +59,14 @@ def autosave(
     assessment, business = owned
     chosen = [str(v) for v in form.getlist("answer")]
     try:
-        assessments.save_answer(session=session, assessment=assessment, business=business,
-                                question_id=question_id, chosen=chosen)
+        progress = assessments.save_answer(session=session, assessment=assessment, business=business,
+                                           question_id=question_id, chosen=chosen)
     except NotAllowed as exc:
         message = translate(request.state.lang, str(exc))
         return render(request, "_partials/save_status.html", {"ok": False, "message": message,
                                                                "question_id": question_id}, status_code=422)
-    instrument = assessments.instrument_of(assessment)
-    answers = assessments.answers_of(session=session, assessment=assessment)
-    return render(request, "_partials/save_status.html", {
-        "ok": True, "question_id": question_id, "progress": _progress(instrument, business, answers),
-        "oob_progress": is_htmx(request)})
+    return render(request, "_partials/save_status.html", {  # htmx swaps the progress bar out of band
+        "ok": True, "question_id": question_id, "progress": progress, "oob_progress": is_htmx(request)})
 
 
 @router.get("/assessments/{assessment_id}/review")
@@ -94,7 +85,8 @@ def _review(request, assessment, business, instrument, answers, status) -> Respo
     page_of = {q.id: p.number for p in all_pages for q in p.questions}
     return render(request, "review.html", {
         "assessment": assessment, "business": business, "instrument": instrument, "pages": all_pages,
-        "missing": [(q, page_of[q.id]) for q in missing], "progress": _progress(instrument, business, answers),
+        "missing": [(q, page_of[q.id]) for q in missing],
+        "progress": assessments.progress(instrument, business, answers),
     }, status_code=status)
 
 
