@@ -84,12 +84,16 @@ def answer_value(question: Question, chosen: list[str]) -> str | None:
     return "|".join(sorted(chosen, key=order.index))
 
 
-# The autosave's statements, built once (building one costs more than running it).
-TOUCH_DRAFT = update(Assessment).where(
-    Assessment.id == bindparam("assessment_id"), Assessment.status == "draft").values(updated_at=bindparam("now"))
-COUNT_ANSWERED = select(func.count()).select_from(Answer).where(
-    Answer.assessment_id == bindparam("assessment_id"),
-    Answer.question_id.in_(bindparam("asked", expanding=True)))  # type: ignore[attr-defined]
+# The autosave's statements, built once (building one costs more than running it), on the tables
+# rather than the ORM classes: nothing in the session needs to learn of these rows.
+_ASSESSMENT, _ANSWER = Assessment.__table__, Answer.__table__  # type: ignore[attr-defined]
+TOUCH_DRAFT = update(_ASSESSMENT).where(
+    _ASSESSMENT.c.id == bindparam("assessment_id"), _ASSESSMENT.c.status == "draft",
+).values(updated_at=bindparam("now"))
+COUNT_ANSWERED = select(func.count()).select_from(_ANSWER).where(
+    _ANSWER.c.assessment_id == bindparam("assessment_id"),
+    _ANSWER.c.question_id.in_(bindparam("asked", expanding=True)),
+)
 
 
 @dataclass(frozen=True)

@@ -38,15 +38,18 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     connection between hops. Were more requests inside than the pool has connections, threads could
     all wait for connections held by requests that wait for a thread: a deadlock until the pool
     times out. So a request first takes one of ``db_slots`` (as many as connections) here, waiting
-    in the event loop, not in a thread. Opening the session does no I/O; closing it returns the
-    connection, which runs in the thread pool.
+    in the event loop, not in a thread. Opening the session does no I/O, nor does closing one whose
+    work was committed; closing one with an open transaction rolls it back, in the thread pool.
     """
     async with request.app.state.db_slots:
         session = Session(request.app.state.engine, expire_on_commit=False)
         try:
             yield session
         finally:
-            await run_in_threadpool(session.close)
+            if session.in_transaction():  # returning its connection rolls back: database I/O
+                await run_in_threadpool(session.close)
+            else:  # committed already: the connection is back in the pool, nothing to wait for
+                session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
