@@ -83,7 +83,7 @@ def _upsert_statement(
         index_elements=list(keys),
         set_={k: excluded[k] for k in columns if k not in keys},
         where=or_(*(table.c[k].is_distinct_from(excluded[k]) for k in compare)),
-    )
+    ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps an INSERT's rowcount only when asked
 
 
 def continue_ids_after_rows(connection: Connection, tables: list[Table]) -> None:

@@ -23,6 +23,25 @@ def test_migrated_schema_matches_the_models(engine):
     assert differences == []
 
 
+def test_upsert_says_whether_it_wrote(session):
+    """The autosave relies on this on both databases (SQLAlchemy drops an INSERT's rowcount unless
+    asked to keep it, which once made every save look unchanged on PostgreSQL)."""
+    from assessment import assessments
+    from assessment.db import upsert
+    from assessment.models import Answer, utcnow
+
+    business = make_business(session, make_owner(session))
+    assessment = assessments.start(session=session, business=business, instrument_id="quick-check")
+
+    def write(value: str) -> bool:
+        row = {"assessment_id": assessment.id, "question_id": "q1", "value": value, "updated_at": utcnow()}
+        return upsert(session, Answer, row, ["assessment_id", "question_id"], compare=["value"])
+
+    assert [write("a"), write("a"), write("b"), write("b")] == [True, False, True, False]
+    session.commit()
+    assert session.execute(select(Answer.value)).scalars().all() == ["b"]
+
+
 def snapshot(engine) -> dict[str, list]:
     out = {}
     with engine.connect() as connection:

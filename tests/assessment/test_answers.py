@@ -1,0 +1,77 @@
+"""Saving answers, without HTTP: the progress the database counts, and a save that races a submit."""
+
+import pytest
+from sqlmodel import Session, select
+
+from assessment import assessments
+from assessment.messages import NotAllowed
+from assessment.models import Answer, Assessment, DimensionResult
+from tests.factories import answer_all, make_business, make_owner
+
+
+@pytest.fixture
+def draft(session):
+    business = make_business(session, make_owner(session), vsic_section="C")  # manufacturing: every question
+    assessment = assessments.start(session=session, business=business, instrument_id="mic-dbi")
+    return assessment, business
+
+
+def save(session, assessment, business, question, chosen):
+    return assessments.save_answer(session=session, assessment=assessment, business=business,
+                                   question_id=question.id, chosen=chosen)
+
+
+def test_each_save_reports_the_progress_counted_in_the_database(session, draft):
+    assessment, business = draft
+    asked = assessments.applicable(assessments.instrument_of(assessment), business)
+    first, second = asked[0], asked[1]
+    assert save(session, assessment, business, first, [first.options[0].id]) == assessments.Progress(1, len(asked))
+    assert save(session, assessment, business, first, [first.options[1].id]).done == 1  # changed, not added
+    assert save(session, assessment, business, second, [second.options[0].id]).done == 2
+    assert save(session, assessment, business, first, []).done == 1  # cleared
+    assert assessments.Progress(1, 4).percent == 25
+
+
+def test_the_count_leaves_out_answers_to_questions_no_longer_asked(session, draft):
+    """A manufacturer that answers a factory-only question and then registers as a shop."""
+    assessment, business = draft
+    instrument = assessments.instrument_of(assessment)
+    factory_only = next(q for q in instrument.questions if q.applies_to.sections)
+    save(session, assessment, business, factory_only, [factory_only.options[0].id])
+    business.vsic_section = "G"
+    session.add(business)
+    session.commit()
+    shop_question = assessments.applicable(instrument, business)[0]
+    progress = save(session, assessment, business, shop_question, [shop_question.options[0].id])
+    assert progress == assessments.Progress(1, len(assessments.applicable(instrument, business)))
+    with pytest.raises(NotAllowed):  # and the factory question cannot be answered any more
+        save(session, assessment, business, factory_only, [factory_only.options[1].id])
+
+
+def test_a_save_that_loses_the_race_with_submit_changes_nothing(engine, session, draft):
+    """The autosave read the assessment as a draft; before it writes, another request submits it.
+    The guarded timestamp update finds no draft, so the answer is rolled back with it."""
+    assessment, business = draft
+    answer_all(session, assessment, business, pick=0)
+    with Session(engine, expire_on_commit=False) as other:
+        stale = other.get(Assessment, assessment.id)
+        assert stale.status == "draft"
+        assert assessments.submit(session=session, assessment=assessment, business=business) == []
+        question = assessments.applicable(assessments.instrument_of(stale), business)[0]
+        before = session.exec(select(Answer.value).where(Answer.question_id == question.id)).one()
+        different = next(o.id for o in question.options if o.id != before)
+        with pytest.raises(NotAllowed, match="submitted"):
+            save(other, stale, business, question, [different])
+    session.expire_all()
+    assert session.exec(select(Answer.value).where(Answer.question_id == question.id)).one() == before
+    assert session.get(Assessment, assessment.id).status == "submitted"
+    assert len(session.exec(select(DimensionResult)).all()) == len(assessments.instrument_of(assessment).dimensions)
+
+
+def test_saving_the_same_answer_again_on_a_submitted_assessment_is_refused(session, draft):
+    assessment, business = draft
+    answer_all(session, assessment, business, pick=0)
+    assessments.submit(session=session, assessment=assessment, business=business)
+    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    with pytest.raises(NotAllowed):
+        save(session, assessment, business, question, [question.options[0].id])
