@@ -104,6 +104,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def login_digest(token: str | None) -> str | None:
+    """How a login token is stored (its SHA-256), or None for no or a malformed token."""
+    return _digest(token) if token and len(token) <= 200 else None
+
+
 def start_session(*, session: Session, user: User, days: int) -> str:
     token = secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + timedelta(days=days)))
@@ -122,9 +127,10 @@ USER_FOR_DIGEST = select(User).join(WebSession, WebSession.user_id == User.id).w
 
 def user_for_token(*, session: Session, token: str | None) -> User | None:
     """The user of a live session (one query: the session row joined to its user)."""
-    if not token or len(token) > 200:
+    digest = login_digest(token)
+    if digest is None:
         return None
-    return session.exec(USER_FOR_DIGEST, params={"digest": _digest(token), "now": utcnow()}).first()
+    return session.exec(USER_FOR_DIGEST, params={"digest": digest, "now": utcnow()}).first()
 
 
 def end_session(*, session: Session, token: str | None) -> None:

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, update
+from sqlalchemy import and_, bindparam, delete, func, update
 from sqlmodel import Session, select
 
+from assessment import accounts
 from assessment.db import upsert
 from assessment.messages import N_, NotAllowed
-from assessment.models import Answer, Assessment, Business, DimensionResult, User, utcnow
+from assessment.models import Answer, Assessment, Business, DimensionResult, User, WebSession, utcnow
 from questionnaires import loader
 from questionnaires.schema import Dimension, Instrument, Question
 from scoring import NO_LEVEL, Scores, ScoringModel, compile_instrument, score
@@ -87,13 +88,14 @@ def answer_value(question: Question, chosen: list[str]) -> str | None:
 # The autosave's statements, built once (building one costs more than running it), on the tables
 # rather than the ORM classes: nothing in the session needs to learn of these rows.
 _ASSESSMENT, _ANSWER = Assessment.__table__, Answer.__table__  # type: ignore[attr-defined]
-TOUCH_DRAFT = update(_ASSESSMENT).where(
-    _ASSESSMENT.c.id == bindparam("assessment_id"), _ASSESSMENT.c.status == "draft",
-).values(updated_at=bindparam("now"))
 COUNT_ANSWERED = select(func.count()).select_from(_ANSWER).where(
     _ANSWER.c.assessment_id == bindparam("assessment_id"),
     _ANSWER.c.question_id.in_(bindparam("asked", expanding=True)),
 )
+# Touch a draft and count its answers in one round trip; no row back means it was submitted.
+TOUCH_DRAFT_AND_COUNT = update(_ASSESSMENT).where(
+    _ASSESSMENT.c.id == bindparam("assessment_id"), _ASSESSMENT.c.status == "draft",
+).values(updated_at=bindparam("now")).returning(COUNT_ANSWERED.scalar_subquery())
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,12 @@ def save_answer(
 ) -> Progress:
     """Save (or clear) one answer at once, and say how far the owner now is.
 
-    Saving the same answer again writes nothing. Otherwise two statements: the answer, then the
-    assessment's timestamp guarded by ``status = 'draft'``. The guard locks the assessment row as
-    ``submit`` does, so a save racing a submit either lands before the submission reads the answers
-    or is rolled back: a submitted assessment never changes. The progress is counted by the database
-    in the same transaction, so an autosave is one transaction that loads no answers.
+    Saving the same answer again writes nothing but the count. Otherwise two statements: the
+    answer, then the assessment's timestamp guarded by ``status = 'draft'``, which also returns the
+    count. The guard locks the assessment row as ``submit`` does, so a save racing a submit either
+    lands before the submission reads the answers or is rolled back: a submitted assessment never
+    changes. The progress is counted by the database in the same transaction, so an autosave is one
+    transaction that loads no answers.
     """
     if assessment.status != "draft":
         raise NotAllowed(N_("This assessment is submitted and can no longer change."))
@@ -137,15 +140,66 @@ def save_answer(
         changed = upsert(session, Answer, {"assessment_id": assessment.id, "question_id": question_id,
                                            "value": value, "updated_at": now},
                          ["assessment_id", "question_id"], compare=["value"])
+    asked = [q.id for q in applicable(instrument, business)]
+    params = {"assessment_id": assessment.id, "asked": asked, "now": now}
     if changed:
-        still_draft = session.execute(TOUCH_DRAFT, {"assessment_id": assessment.id, "now": now}).rowcount
-        if still_draft != 1:  # submitted by another request a moment ago
+        done = session.execute(TOUCH_DRAFT_AND_COUNT, params).scalar()
+        if done is None:  # submitted by another request a moment ago
             session.rollback()
             raise NotAllowed(N_("This assessment is submitted and can no longer change."))
-    asked = [q.id for q in applicable(instrument, business)]
-    done = session.execute(COUNT_ANSWERED, {"assessment_id": assessment.id, "asked": asked}).scalar_one()
+    else:
+        done = session.execute(COUNT_ANSWERED, params).scalar_one()
     session.commit()
     return Progress(done, len(asked))
+
+
+# The autosave's lookup: the login's user and, when that user owns it, the assessment and its
+# business. Outer joins, so a live login asking for somebody else's id still names its user.
+LOGIN_WITH_ASSESSMENT = (
+    select(User, Assessment, Business).select_from(WebSession)  # type: ignore[call-overload]
+    .join(User, User.id == WebSession.user_id)
+    .outerjoin(Assessment, Assessment.id == bindparam("assessment_id"))
+    .outerjoin(Business, and_(Business.id == Assessment.business_id, Business.owner_id == User.id))
+    .where(WebSession.token_hash == bindparam("digest"), WebSession.expires_at > bindparam("now"))
+)
+
+
+@dataclass(frozen=True)
+class Autosave:
+    """What an autosave request came to; the web layer turns it into a response."""
+
+    user: User | None  # None: no live login
+    found: bool = False  # the user is an owner and owns the assessment
+    progress: Progress | None = None  # the answer is saved
+    refusal: str | None = None  # a message id: the request makes sense but cannot be done
+
+
+def autosave(
+    *, session: Session, token: str | None, assessment_id: int, question_id: str, chosen: list[str]
+) -> Autosave:
+    """One autosave, login and ownership checks included, in one transaction.
+
+    This is the request a workshop sends every few seconds per owner, so the web layer makes one
+    call here (one thread hop) and the database sees one lookup, the save's one or two statements,
+    and the commit. It ends its transaction whatever happens.
+    """
+    digest = accounts.login_digest(token)
+    row = None if digest is None else session.exec(LOGIN_WITH_ASSESSMENT, params={
+        "digest": digest, "now": utcnow(), "assessment_id": assessment_id}).first()
+    if row is None:
+        session.rollback()
+        return Autosave(user=None)
+    user, assessment, business = row
+    if user.role != "owner" or business is None:
+        session.rollback()
+        return Autosave(user=user)
+    try:
+        progress = save_answer(session=session, assessment=assessment, business=business,
+                               question_id=question_id, chosen=chosen)
+    except NotAllowed as exc:
+        session.rollback()
+        return Autosave(user=user, found=True, refusal=str(exc))
+    return Autosave(user=user, found=True, progress=progress)
 
 
 def missing(instrument: Instrument, business: Business, answers: dict[str, str]) -> list[Question]:

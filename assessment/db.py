@@ -15,7 +15,7 @@ from sqlalchemy import Table, event, or_, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-DEFAULT_POOL_SIZE = 20
+DEFAULT_POOL_SIZE = 20  # for tools and tests; the web app takes DXM_DB_POOL_SIZE
 
 
 def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> Engine:

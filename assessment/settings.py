@@ -31,9 +31,11 @@ class Settings(BaseSettings):
         description="Name shown for the department (planning and investment merged into finance in 2025).",
     )
     db_pool_size: int = Field(
-        default=20, ge=1, le=500,
+        default=2, ge=1, le=500,
         description="Database connections per worker process; further requests wait their turn "
-        "(PostgreSQL's max_connections must exceed workers × this).",
+        "(PostgreSQL's max_connections must exceed workers × this). A worker is one Python process "
+        "using one core: two connections keep it busy on a nearby database, and more threads "
+        "only fight over its interpreter lock (see the README's load figures).",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
 

@@ -20,7 +20,8 @@ For each worker count it starts ``dxm serve --workers N`` and measures:
   Then, with the app stopped, a bare FastAPI app under uvicorn with the same worker count (written to a
   temporary directory by this script): ``GET /hello`` (JSON) and ``POST /upsert/{assessment}/{question}``
   (the same single ``INSERT ... ON CONFLICT DO UPDATE`` into a scratch table of the same database,
-  psycopg, a pool of 10 connections per worker), driven by the same clients at the same concurrency.
+  psycopg, as many connections per worker as the app's pool: ``--pool``), driven by the same clients at
+  the same concurrency.
 
 Targets: workshop p99 < 100 ms with 0 errors; autosave ≥ 50 % of the bare upsert's requests/s.
 The load generator runs on the same machine (one Python process, httpx + asyncio); its CPU share is
@@ -62,6 +63,7 @@ from assessment import accounts, businesses, migrate  # noqa: E402
 from assessment import assessments as assessment_service  # noqa: E402
 from assessment.db import make_engine  # noqa: E402
 from assessment.models import Assessment, Business, User  # noqa: E402
+from assessment.settings import Settings  # noqa: E402
 from questionnaires import loader  # noqa: E402
 
 PASSWORD = "bench-password-2026"
@@ -549,6 +551,8 @@ def main() -> None:  # noqa: C901 - one linear script
     ap.add_argument("--duration", type=float, default=120.0, help="workshop seconds")
     ap.add_argument("--saturation", type=float, default=15.0, help="seconds per saturation measurement")
     ap.add_argument("--clients", type=int, default=64, help="concurrent clients for saturation")
+    ap.add_argument("--pool", type=int, default=Settings.model_fields["db_pool_size"].default,
+                    help="database connections per worker, for the app (DXM_DB_POOL_SIZE) and the bare app")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--quick", action="store_true", help="20 s workshop, 50 owners, 4 s saturation")
     args = ap.parse_args()
@@ -581,7 +585,7 @@ def main() -> None:  # noqa: C901 - one linear script
         print(f"seeding {args.owners} owners (business + draft quick-check each)...", flush=True)
         seeded = True
         owners, questions, n_pages = seed(url, args.owners, tag)
-        env = {**os.environ, "DXM_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "DXM_DATABASE_URL": url, "DXM_DB_POOL_SIZE": str(args.pool), "PYTHONUNBUFFERED": "1"}
         for n in args.workers:
             port = free_port()
             app = Server(f"dxm-{n}w", [sys.executable, "-m", "assessment.cli", "serve", "--host", "127.0.0.1",
@@ -596,7 +600,7 @@ def main() -> None:  # noqa: C901 - one linear script
             print(f"[{n} workers] logins took {login_seconds:.0f}s; autosave saturation: {app_rate.rps:.0f} req/s "
                   f"({app_rate.errors} errors); bare app baselines...", flush=True)
             bare_port = free_port()
-            bare_env = {**os.environ, "BENCH_BARE_DSN": libpq_dsn(url), "BENCH_BARE_POOL": "10"}
+            bare_env = {**os.environ, "BENCH_BARE_DSN": libpq_dsn(url), "BENCH_BARE_POOL": str(args.pool)}
             bare = Server(f"bare-{n}w", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
                                          "--port", str(bare_port), "--workers", str(n), "--log-level", "warning",
                                          "--no-access-log"], bare_env, bare_port, bare_dir, log_dir)

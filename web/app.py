@@ -18,7 +18,7 @@ from assessment.db import make_engine
 from assessment.settings import Settings, get_settings
 from questionnaires import loader
 from web import i18n
-from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf, load_user
+from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf
 from web.observability import RequestLogMiddleware
 from web.routes import account, admin, assessments, businesses, pages, results
 from web.security import SecurityMiddleware
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _log_requests_to_stderr()
     loader.bundled()  # parse the questionnaires now, not in the first requests a new worker serves
     app = FastAPI(title="dxmaturity", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_csrf), Depends(load_user)])
+                  dependencies=[Depends(check_csrf)])
     app.state.settings = settings
     app.state.engine = engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
     # As many requests at a time use the database as the pool has connections; the others wait here,
@@ -54,8 +54,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(assessments.autosave_router)  # first: the most frequent request is matched first
     for module in (pages, account, businesses, assessments, results, admin):
         app.include_router(module.router)
+    app.include_router(pages.probe_router)
 
     @app.exception_handler(LoginRequired)
     def _login(request: Request, _exc: LoginRequired) -> Response:

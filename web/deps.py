@@ -57,12 +57,17 @@ SessionDep = Annotated[Session, Depends(get_db)]
 
 
 def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
-    """Who is asking, and in which language (user's choice, else the cookie, else the default)."""
+    """Who is asking (every router but the autosave's, which looks the user up in its transaction)."""
     user = accounts.user_for_token(session=session, token=request.cookies.get(SESSION_COOKIE))
+    use_user(request, user, settings)
+    return user
+
+
+def use_user(request: Request, user: User | None, settings: Settings) -> None:
+    """Remember who is asking, and in which language (user's choice, else the cookie, else the default)."""
     request.state.user = user
     cookie_lang = request.cookies.get(LANG_COOKIE)
     request.state.lang = i18n.pick(user.language if user else cookie_lang or settings.default_language)
-    return user
 
 
 class LoginRequired(Exception):
@@ -81,6 +86,7 @@ async def current_user(user: Annotated[User | None, Depends(load_user)]) -> User
 
 CurrentUser = Annotated[User, Depends(current_user)]
 MaybeUser = Annotated[User | None, Depends(load_user)]
+LoadUser = Depends(load_user)
 
 
 def require_roles(*roles: str):  # noqa: ANN201 - returns a dependency

@@ -21,6 +21,7 @@ environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html", "xml"], default_for_string=True),
     extensions=["jinja2.ext.i18n"],
+    auto_reload=False,  # templates change with a deployment, not while it runs: no stat() per render
 )
 templates = Jinja2Blocks(env=environment)
 templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 
 from assessment import assessments
 from assessment.messages import NotAllowed
-from assessment.models import Answer, Assessment, DimensionResult
+from assessment.models import Answer, Assessment, DimensionResult, User
 from tests.factories import answer_all, make_business, make_owner
 
 
@@ -75,3 +75,37 @@ def test_saving_the_same_answer_again_on_a_submitted_assessment_is_refused(sessi
     question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
     with pytest.raises(NotAllowed):
         save(session, assessment, business, question, [question.options[0].id])
+
+
+def test_an_autosave_checks_the_login_and_the_owner_in_its_own_transaction(session, draft):
+    """The autosave service answers who asked and whether it was theirs, so the web layer can send
+    the login page, a 404 or a refusal without a query of its own."""
+    from assessment import accounts
+
+    assessment, business = draft
+    owner = session.get(User, business.owner_id)
+    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    stranger = make_owner(session, "stranger@example.vn")
+    trainer = make_owner(session, "trainer@example.vn", role="trainer")
+    tokens = {user.email: accounts.start_session(session=session, user=user, days=1)
+              for user in (owner, stranger, trainer)}
+
+    def autosave(token, assessment_id=assessment.id, chosen=(question.options[0].id,)):
+        return assessments.autosave(session=session, token=token, assessment_id=assessment_id,
+                                    question_id=question.id, chosen=list(chosen))
+
+    assert autosave(None).user is None and autosave("not-a-login").user is None
+    assert autosave("x" * 500).user is None  # oversized tokens are not even looked up
+    for email in ("stranger@example.vn", "trainer@example.vn"):
+        foreign = autosave(tokens[email])
+        assert foreign.user.email == email and not foreign.found and foreign.progress is None
+    missing = autosave(tokens[owner.email], assessment_id=assessment.id + 1000)
+    assert missing.user.id == owner.id and not missing.found
+    assert session.exec(select(Answer)).all() == []  # nothing written by any of them
+
+    refused = autosave(tokens[owner.email], chosen=("no-such-option",))
+    assert refused.found and refused.refusal == "Unknown answer." and refused.progress is None
+    saved = autosave(tokens[owner.email])
+    assert saved.found and saved.refusal is None and saved.progress.done == 1
+    assert not session.in_transaction()  # committed: the connection is back in the pool
+    assert session.exec(select(Answer.value)).all() == [question.options[0].id]

@@ -160,6 +160,21 @@ def test_a_foreign_assessment_is_404_everywhere(client, new_client, session, own
     assert len(session.exec(select(Assessment)).all()) == 1
 
 
+def test_autosave_without_a_login_or_as_another_role_writes_nothing(new_client, session, owned):
+    assessment, business = owned
+    q = first_question(assessment, business)
+    url = f"/assessments/{assessment.id}/answers/{q.id}"
+    stranger = new_client()
+    stranger.get("/login")  # a CSRF cookie, but no login
+    logged_out = stranger.hx(url, {"answer": q.options[0].id})
+    assert logged_out.status_code == 401 and logged_out.headers["HX-Redirect"] == f"/login?next={url}"
+    make_owner(session, "trainer@example.vn", role="trainer")
+    trainer = new_client()
+    login(trainer, "trainer@example.vn")
+    assert trainer.hx(url, {"answer": q.options[0].id}).status_code == 404
+    assert session.exec(select(Answer)).all() == []
+
+
 def test_unknown_instrument_cannot_be_started(client, session, owned):
     _, business = owned
     assert client.submit(f"/businesses/{business.id}/assessments", {"instrument": "nope"}).status_code == 404

@@ -7,10 +7,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from assessment import accounts
 from assessment.messages import FormErrors
-from web.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep
+from web.deps import SESSION_COOKIE, CurrentUser, LoadUser, SessionDep, SettingsDep
 from web.templating import render
 
-router = APIRouter()
+router = APIRouter(dependencies=[LoadUser])  # every page knows who is asking
 
 
 def _safe_next(target: str | None) -> str:

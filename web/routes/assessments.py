@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from assessment import assessments
 from assessment.messages import NotAllowed
-from web.deps import FormDep, OwnedAssessment, OwnedBusiness, SessionDep, require_roles
+from web.deps import (
+    SESSION_COOKIE,
+    FormDep,
+    LoginRequired,
+    OwnedAssessment,
+    OwnedBusiness,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+    use_user,
+)
 from web.i18n import translate
 from web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[require_roles("owner")])
+# The autosave checks the login and the ownership itself, in its one transaction.
+autosave_router = APIRouter()
 
 
 @router.post("/businesses/{business_id}/assessments")
@@ -52,21 +65,25 @@ def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: 
     })
 
 
-@router.post("/assessments/{assessment_id}/answers/{question_id}")
-def autosave(
-    request: Request, owned: OwnedAssessment, session: SessionDep, question_id: str, form: FormDep
-) -> Response:
-    assessment, business = owned
-    chosen = [str(v) for v in form.getlist("answer")]
-    try:
-        progress = assessments.save_answer(session=session, assessment=assessment, business=business,
-                                           question_id=question_id, chosen=chosen)
-    except NotAllowed as exc:
-        message = translate(request.state.lang, str(exc))
-        return render(request, "_partials/save_status.html", {"ok": False, "message": message,
-                                                               "question_id": question_id}, status_code=422)
+@autosave_router.post("/assessments/{assessment_id}/answers/{question_id}")
+async def autosave(request: Request, session: SessionDep, settings: SettingsDep, assessment_id: int,
+                   question_id: str, form: FormDep) -> Response:
+    """Save one answer. Sent every few seconds by every owner in a workshop, so all of its database
+    work is one call in the thread pool (a sync route and sync dependencies would take one hop each)."""
+    saved = await run_in_threadpool(
+        assessments.autosave, session=session, token=request.cookies.get(SESSION_COOKIE),
+        assessment_id=assessment_id, question_id=question_id, chosen=[str(v) for v in form.getlist("answer")])
+    use_user(request, saved.user, settings)
+    if saved.user is None:
+        raise LoginRequired
+    if not saved.found:
+        raise HTTPException(status_code=404)
+    if saved.refusal is not None:
+        return render(request, "_partials/save_status.html", {
+            "ok": False, "message": translate(request.state.lang, saved.refusal), "question_id": question_id,
+        }, status_code=422)
     return render(request, "_partials/save_status.html", {  # htmx swaps the progress bar out of band
-        "ok": True, "question_id": question_id, "progress": progress, "oob_progress": is_htmx(request)})
+        "ok": True, "question_id": question_id, "progress": saved.progress, "oob_progress": is_htmx(request)})
 
 
 @router.get("/assessments/{assessment_id}/review")

@@ -9,11 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assessment import accounts, businesses
 from questionnaires import loader
-from web.deps import LANG_COOKIE, MaybeUser, SessionDep, SettingsDep
+from web.deps import LANG_COOKIE, LoadUser, MaybeUser, SessionDep, SettingsDep
 from web.i18n import LANGUAGES
 from web.templating import render
 
-router = APIRouter()
+router = APIRouter(dependencies=[LoadUser])  # every page knows who is asking
+probe_router = APIRouter()  # for the proxy and monitoring: no user, no cookies
 
 
 @router.get("/")
@@ -22,7 +23,7 @@ def home(request: Request, user: MaybeUser, session: SessionDep) -> Response:
     return render(request, "home.html", {"instruments": loader.catalogue(), "businesses": owned})
 
 
-@router.get("/healthz")
+@probe_router.get("/healthz")
 def healthz(session: SessionDep) -> Response:
     """For the proxy and monitoring: 200 when the database answers, 503 otherwise."""
     try:
