@@ -142,13 +142,14 @@ def save_answer(
                          ["assessment_id", "question_id"], compare=["value"])
     asked = [q.id for q in applicable(instrument, business)]
     params = {"assessment_id": assessment.id, "asked": asked, "now": now}
+    connection = session.connection()  # Core statements: none of the ORM's execution steps
     if changed:
-        done = session.execute(TOUCH_DRAFT_AND_COUNT, params).scalar()
+        done = connection.execute(TOUCH_DRAFT_AND_COUNT, params).scalar()
         if done is None:  # submitted by another request a moment ago
             session.rollback()
             raise NotAllowed(N_("This assessment is submitted and can no longer change."))
     else:
-        done = session.execute(COUNT_ANSWERED, params).scalar_one()
+        done = connection.execute(COUNT_ANSWERED, params).scalar_one()
     session.commit()
     return Progress(done, len(asked))
 
@@ -190,6 +191,7 @@ def autosave(
         session.rollback()
         return Autosave(user=None)
     user, assessment, business = row
+    session.expunge(user)  # loaded as it is: a rollback below must not expire what the caller reads
     if user.role != "owner" or business is None:
         session.rollback()
         return Autosave(user=user)

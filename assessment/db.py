@@ -61,10 +61,11 @@ def upsert(
 ) -> bool:
     """INSERT ... ON CONFLICT (keys) DO UPDATE ... WHERE a ``compare`` column differs: one statement,
     idempotent, on both databases. True when a row was inserted or changed, False when the stored row
-    already held these values (then nothing is written, not even a timestamp)."""
-    dialect = session.get_bind().dialect.name
-    statement = _upsert_statement(dialect, model, tuple(values), tuple(keys), tuple(compare))
-    return session.execute(statement, values).rowcount == 1  # type: ignore[attr-defined]
+    already held these values (then nothing is written, not even a timestamp). Runs on the session's
+    connection: a Core statement needs none of the ORM's execution steps."""
+    connection = session.connection()
+    statement = _upsert_statement(connection.dialect.name, model, tuple(values), tuple(keys), tuple(compare))
+    return connection.execute(statement, values).rowcount == 1
 
 
 @cache

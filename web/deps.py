@@ -7,6 +7,7 @@ else's id both answer 404, so ids cannot be probed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -31,8 +32,9 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request, taken only when a connection is free.
+@asynccontextmanager
+async def database_session(request: Request) -> AsyncIterator[Session]:
+    """A session, taken only when a connection is free.
 
     Sync dependencies and routes run in a thread pool, one hop each, and the session keeps its
     connection between hops. Were more requests inside than the pool has connections, threads could
@@ -50,6 +52,12 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
                 await run_in_threadpool(session.close)
             else:  # committed already: the connection is back in the pool, nothing to wait for
                 session.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One session per request (see ``database_session``)."""
+    async with database_session(request) as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

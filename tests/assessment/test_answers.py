@@ -109,3 +109,6 @@ def test_an_autosave_checks_the_login_and_the_owner_in_its_own_transaction(sessi
     assert saved.found and saved.refusal is None and saved.progress.done == 1
     assert not session.in_transaction()  # committed: the connection is back in the pool
     assert session.exec(select(Answer.value)).all() == [question.options[0].id]
+    refused_again = autosave(tokens[owner.email], chosen=("no-such-option",))
+    session.close()  # the web layer closes the session before it reads the user's language
+    assert refused_again.user.language in ("vi", "en")

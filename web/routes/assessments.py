@@ -10,12 +10,11 @@ from assessment import assessments
 from assessment.messages import NotAllowed
 from web.deps import (
     SESSION_COOKIE,
-    FormDep,
     LoginRequired,
     OwnedAssessment,
     OwnedBusiness,
     SessionDep,
-    SettingsDep,
+    database_session,
     require_roles,
     use_user,
 )
@@ -66,14 +65,16 @@ def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: 
 
 
 @autosave_router.post("/assessments/{assessment_id}/answers/{question_id}")
-async def autosave(request: Request, session: SessionDep, settings: SettingsDep, assessment_id: int,
-                   question_id: str, form: FormDep) -> Response:
-    """Save one answer. Sent every few seconds by every owner in a workshop, so all of its database
-    work is one call in the thread pool (a sync route and sync dependencies would take one hop each)."""
-    saved = await run_in_threadpool(
-        assessments.autosave, session=session, token=request.cookies.get(SESSION_COOKIE),
-        assessment_id=assessment_id, question_id=question_id, chosen=[str(v) for v in form.getlist("answer")])
-    use_user(request, saved.user, settings)
+async def autosave(request: Request, assessment_id: int, question_id: str) -> Response:
+    """Save one answer. Every owner in a workshop sends one every few seconds, so this route takes no
+    dependencies (FastAPI's solving them cost more than the rest of the route) and makes one call
+    in the thread pool (a sync route and sync dependencies would take one hop each)."""
+    form = await request.form()  # parsed already by the CSRF check
+    async with database_session(request) as session:
+        saved = await run_in_threadpool(
+            assessments.autosave, session=session, token=request.cookies.get(SESSION_COOKIE),
+            assessment_id=assessment_id, question_id=question_id, chosen=[str(v) for v in form.getlist("answer")])
+    use_user(request, saved.user, request.app.state.settings)
     if saved.user is None:
         raise LoginRequired
     if not saved.found:
