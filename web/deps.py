@@ -1,7 +1,8 @@
 """FastAPI dependencies: the database session, the current user, CSRF, and ownership checks.
 
-Ownership is checked once here (``OwnedBusiness``, ``OwnedAssessment``): a missing id and somebody
-else's id both answer 404, so ids cannot be probed.
+Ownership is checked once here (``OwnedBusiness``, ``OwnedAssessment``), or, for the autosave, in
+its one query (``assessment.assessments.autosave``): a missing id and somebody else's id both answer
+404, so ids cannot be probed.
 """
 
 from __future__ import annotations
