@@ -72,7 +72,7 @@ def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> U
     return user
 
 
-def use_user(request: Request, user: User | None, settings: Settings) -> None:
+def use_user(request: Request, user: User | assessments.Login | None, settings: Settings) -> None:
     """Remember who is asking, and in which language (user's choice, else the cookie, else the default)."""
     request.state.user = user
     cookie_lang = request.cookies.get(LANG_COOKIE)

@@ -96,9 +96,10 @@ def test_an_autosave_checks_the_login_and_the_owner_in_its_own_transaction(sessi
 
     assert autosave(None).user is None and autosave("not-a-login").user is None
     assert autosave("x" * 500).user is None  # oversized tokens are not even looked up
-    for email in ("stranger@example.vn", "trainer@example.vn"):
-        foreign = autosave(tokens[email])
-        assert foreign.user.email == email and not foreign.found and foreign.progress is None
+    for somebody in (stranger, trainer):
+        foreign = autosave(tokens[somebody.email])
+        assert foreign.user == assessments.Login(somebody.id, somebody.role, somebody.language)
+        assert not foreign.found and foreign.progress is None
     missing = autosave(tokens[owner.email], assessment_id=assessment.id + 1000)
     assert missing.user.id == owner.id and not missing.found
     assert session.exec(select(Answer)).all() == []  # nothing written by any of them
