@@ -50,8 +50,8 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page, or one block of it; adds the request, user, language and CSRF token to the
-    context. Straight from the environment: Starlette's TemplateResponse costs more than rendering a
-    small fragment (the autosave's), for test hooks the tests do not use."""
+    context. Straight from the environment into an HTMLResponse: Starlette's TemplateResponse adds
+    only test hooks (its template and context on the response), which the tests here do not use."""
     state = request.state
     full = {
         "request": request,
