@@ -199,9 +199,13 @@ class Autosave:
     """What an autosave request came to; the web layer turns it into a response."""
 
     user: Login | None  # None: no live login
-    found: bool = False  # the user is an owner and owns the assessment
     progress: Progress | None = None  # the answer is saved
     refusal: str | None = None  # a message id: the request makes sense but cannot be done
+
+    @property
+    def found(self) -> bool:
+        """The user is an owner and owns the assessment (it was saved or refused, not unseen)."""
+        return self.progress is not None or self.refusal is not None
 
 
 def autosave(
@@ -230,8 +234,8 @@ def autosave(
                                question_id=question_id, chosen=chosen)
     except NotAllowed as exc:
         session.rollback()
-        return Autosave(user=user, found=True, refusal=str(exc))
-    return Autosave(user=user, found=True, progress=progress)
+        return Autosave(user=user, refusal=str(exc))
+    return Autosave(user=user, progress=progress)
 
 
 def missing(instrument: Instrument, business: Business, answers: dict[str, str]) -> list[Question]:

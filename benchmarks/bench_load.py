@@ -391,8 +391,12 @@ def saturation_client(base: str, headers: dict[str, str]) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base, timeout=SATURATION_TIMEOUT, limits=limits, headers=headers)
 
 
+def answer_path(owner: Owner, q: QuestionSpec) -> str:
+    return f"/assessments/{owner.assessment_id}/answers/{q.id}"
+
+
 def autosave(client: httpx.AsyncClient, owner: Owner, q: QuestionSpec, rng: random.Random):  # noqa: ANN201
-    return client.post(f"/assessments/{owner.assessment_id}/answers/{q.id}", data={"answer": q.pick(rng)},
+    return client.post(answer_path(owner, q), data={"answer": q.pick(rng)},
                        headers={"HX-Request": "true", "X-CSRF-Token": client.cookies.get("dxm_csrf") or ""})
 
 
@@ -517,7 +521,7 @@ async def saturate_app(base: str, inside: Inside, questions: list[QuestionSpec],
 
     def request(i: int, rng: random.Random):  # noqa: ANN202
         q = rng.choice(questions)
-        return clients[i].post(f"/assessments/{users[i][1].assessment_id}/answers/{q.id}", data={"answer": q.pick(rng)})
+        return clients[i].post(answer_path(users[i][1], q), data={"answer": q.pick(rng)})
 
     try:
         return await saturate(request, n_clients, seconds)
@@ -566,6 +570,10 @@ async def run_phases(app_base: str, bare_base: str, owners: list[Owner], questio
 
 def share(rate: Rate, baseline: Rate) -> float:
     return rate.rps / baseline.rps if baseline.rps else float("nan")
+
+
+def round_errors(rounds: list[Round]) -> int:
+    return sum(rate.errors for round_ in rounds for rate in round_)
 
 
 def median_round(rounds: list[Round]) -> Round:
@@ -658,8 +666,7 @@ def main() -> None:  # noqa: C901 - one linear script
         cluster.stop()
         shutil.rmtree(bare_dir, ignore_errors=True)
     report(results, args, time.perf_counter() - t_start, log_dir)
-    clean = results and all(not rec.errors and not any(r.errors for round_ in rounds for r in round_)
-                            for _, rec, _, rounds in results)
+    clean = results and all(not rec.errors and not round_errors(rounds) for _, rec, _, rounds in results)
     if clean:  # keep the server logs only when something went wrong
         shutil.rmtree(log_dir, ignore_errors=True)
 
@@ -695,7 +702,7 @@ def report(results: list, args: argparse.Namespace, elapsed: float, log_dir: str
         for name, rate in (("dxm autosave", app_rate), ("bare upsert", upsert), ("bare hello", hello)):
             print(f"{n:>7} {name:<16} {rate.rps:>7.0f} {fmt_ms(rate.p50):>7} {fmt_ms(rate.p99):>7} {rate.errors:>6} "
                   f"{rate.client_cpu:>9.0%}")
-        errors = sum(r.errors for round_ in rounds for r in round_)
+        errors = round_errors(rounds)
         verdict = "met" if share(app_rate, upsert) >= TARGET_UPSERT_SHARE and errors == 0 else "MISSED"
         print(f"{n:>7} autosave ÷ bare upsert = {share(app_rate, upsert):.2f}  ({verdict}; median of "
               f"{len(rounds)} rounds, {errors} errors in all);  autosave ÷ hello = {share(app_rate, hello):.2f}")
