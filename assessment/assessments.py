@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import and_, bindparam, delete, func, update
 from sqlmodel import Session, select
 
-from assessment import accounts
+from assessment import accounts, db
 from assessment.db import upsert
 from assessment.messages import N_, NotAllowed
 from assessment.models import Answer, Assessment, Business, DimensionResult, User, WebSession, utcnow
@@ -119,12 +119,12 @@ def save_answer(
 ) -> Progress:
     """Save (or clear) one answer at once, and say how far the owner now is.
 
-    Saving the same answer again writes nothing but the count. Otherwise two statements: the
-    answer, then the assessment's timestamp guarded by ``status = 'draft'``, which also returns the
-    count. The guard locks the assessment row as ``submit`` does, so a save racing a submit either
-    lands before the submission reads the answers or is rolled back: a submitted assessment never
-    changes. The progress is counted by the database in the same transaction, so an autosave is one
-    transaction that loads no answers.
+    Saving the same answer again writes nothing. A save that races a submit either lands before the
+    submission claims the assessment (``submit`` reads the answers only after its claim) or writes
+    nothing: a submitted assessment never changes. The database counts the progress in the same
+    transaction, so an autosave loads no answers. On PostgreSQL all of it is one statement
+    (``db.save_answer_in_one_statement``); elsewhere, the answer, then the draft's timestamp guarded by
+    ``status = 'draft'`` (which also returns the count), in one transaction.
     """
     if assessment.status != "draft":
         raise NotAllowed(N_("This assessment is submitted and can no longer change."))
@@ -134,6 +134,15 @@ def save_answer(
         raise NotAllowed(N_("Unknown question."))
     value = answer_value(question, chosen)
     now = utcnow()
+    asked = asked_ids(instrument, business.vsic_section, business.size_class)
+    if db.saves_answers_in_one_statement(session):
+        saved = db.save_answer_in_one_statement(session.connection(), assessment_id=assessment.id,
+                                                question_id=question_id, value=value, asked=asked, now=now)
+        if saved is None:  # submitted by another request a moment ago
+            session.rollback()
+            raise NotAllowed(N_("This assessment is submitted and can no longer change."))
+        session.commit()
+        return Progress(saved[1], len(asked))
     if value is None:
         changed = session.exec(delete(Answer).where(  # type: ignore[call-overload]
             Answer.assessment_id == assessment.id, Answer.question_id == question_id)).rowcount > 0
@@ -141,7 +150,6 @@ def save_answer(
         changed = upsert(session, Answer, {"assessment_id": assessment.id, "question_id": question_id,
                                            "value": value, "updated_at": now},
                          ["assessment_id", "question_id"], compare=["value"])
-    asked = [q.id for q in applicable(instrument, business)]
     params = {"assessment_id": assessment.id, "asked": asked, "now": now}
     connection = session.connection()  # Core statements: none of the ORM's execution steps
     if changed:
@@ -153,6 +161,17 @@ def save_answer(
         done = connection.execute(COUNT_ANSWERED, params).scalar_one()
     session.commit()
     return Progress(done, len(asked))
+
+
+def asked_ids(instrument: Instrument, vsic_section: str, size_class: str) -> list[str]:
+    """The ids of the questions asked of a business of this sector and size (every autosave counts them)."""
+    return list(_asked_ids(instrument.id, instrument.version, vsic_section, size_class))
+
+
+@cache
+def _asked_ids(instrument_id: str, version: str, vsic_section: str, size_class: str) -> tuple[str, ...]:
+    instrument = loader.get(instrument_id, version)
+    return tuple(q.id for q in instrument.questions if q.applies_to.applies(vsic_section, size_class))
 
 
 # The autosave's lookup, on the tables (plain rows cost a third of ORM objects, measured): the
@@ -214,11 +233,13 @@ def autosave(
     """One autosave, login and ownership checks included, in one transaction.
 
     This is the request a workshop sends every few seconds per owner, so the web layer makes one
-    call here (one thread hop) and the database sees one lookup, the save's one or two statements,
-    and the commit. It ends its transaction whatever happens.
+    call here (one thread hop). On PostgreSQL the database sees two statements, each its own
+    transaction: the lookup, then the save (a draft found by the lookup and submitted before the save
+    is refused by the save's own guard). Elsewhere: the lookup, the save's one or two statements, and
+    the commit. It ends its transaction whatever happens.
     """
     digest = accounts.login_digest(token)
-    row = None if digest is None else session.connection().execute(LOGIN_WITH_ASSESSMENT, {
+    row = None if digest is None else db.single_statement_connection(session).execute(LOGIN_WITH_ASSESSMENT, {
         "digest": digest, "now": utcnow(), "assessment_id": assessment_id}).first()
     if row is None:
         session.rollback()
@@ -270,27 +291,32 @@ def score_answers(instrument: Instrument, business: Business | None, answers: di
 
 def submit(*, session: Session, assessment: Assessment, business: Business) -> list[Question]:
     """Freeze a complete assessment with its scores. Returns the missing questions (nothing is
-    changed then); a second submit of a submitted assessment does nothing."""
+    changed then); a second submit of a submitted assessment does nothing.
+
+    The draft is claimed before its answers are read: the claim locks the row (SQLite: the database),
+    so an autosave racing this submit waits, then finds no draft and writes nothing, and the answers
+    scored here are the answers stored with the scores."""
     if assessment.status == "submitted":
+        return []
+    claimed = session.exec(  # type: ignore[call-overload]
+        update(Assessment)
+        .where(Assessment.id == assessment.id, Assessment.status == "draft")
+        .values(status="submitted", submitted_at=utcnow(), vsic_section=business.vsic_section,
+                size_class=business.size_class)
+    )
+    if claimed.rowcount != 1:  # another request submitted it a moment ago
+        session.rollback()
         return []
     instrument = instrument_of(assessment)
     answers = answers_of(session=session, assessment=assessment)
     gaps = missing(instrument, business, answers)
     if gaps:
+        session.rollback()
         return gaps
     result = score_answers(instrument, business, answers)
     levels = instrument.levels
-    overall = float(result.overall[0])
-    claimed = session.exec(  # type: ignore[call-overload]
-        update(Assessment)
-        .where(Assessment.id == assessment.id, Assessment.status == "draft")
-        .values(status="submitted", submitted_at=utcnow(), overall_score=overall,
-                overall_level=levels[int(result.overall_level[0])].id,
-                vsic_section=business.vsic_section, size_class=business.size_class)
-    )
-    if claimed.rowcount != 1:  # another request submitted it a moment ago
-        session.rollback()
-        return []
+    session.exec(update(Assessment).where(Assessment.id == assessment.id).values(  # type: ignore[call-overload]
+        overall_score=float(result.overall[0]), overall_level=levels[int(result.overall_level[0])].id))
     for d, dimension in enumerate(instrument.dimensions):
         value = float(result.dimension_scores[0, d])
         level = int(result.dimension_levels[0, d])

@@ -1,18 +1,20 @@
 """The database engine and sessions: SQLite by default, PostgreSQL in production.
 
-Everything dialect-specific lives here (SQLite pragmas, the upsert statement), so the rest of the
-code is the same on both databases.
+Everything dialect-specific lives here (SQLite pragmas, the upsert statement, PostgreSQL's
+one-statement autosave), so the rest of the code is the same on both databases.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, event, or_, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine
 
 DEFAULT_POOL_SIZE = 20  # for tools and tests; the web app takes DXM_DB_POOL_SIZE
@@ -85,6 +87,68 @@ def _upsert_statement(
         set_={k: excluded[k] for k in columns if k not in keys},
         where=or_(*(table.c[k].is_distinct_from(excluded[k]) for k in compare)),
     ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps an INSERT's rowcount only when asked
+
+
+def saves_answers_in_one_statement(session: OrmSession) -> bool:
+    """PostgreSQL saves an answer with one statement (``save_answer_in_one_statement``); SQLite, which
+    has no data-modifying WITH, uses a transaction of a few statements (they cost no network round
+    trip there)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def single_statement_connection(session: OrmSession) -> Connection:
+    """The session's connection for work whose every statement stands alone: on PostgreSQL in
+    autocommit mode (no BEGIN and COMMIT round trips: each statement is its own transaction), elsewhere
+    in the session's transaction (as it is when the session has begun one already). The pool resets
+    the mode when the connection goes back."""
+    if saves_answers_in_one_statement(session) and not session.in_transaction():
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
+
+
+# One statement, so one transaction even in autocommit mode. ``draft`` takes a share lock on the
+# assessment row only while it is a draft: a concurrent submit (which updates the row) waits for this
+# statement, and this statement, waiting for a submit, finds no draft afterwards and writes nothing.
+# The answer is written only when it differs, and then the draft is touched. The count reads the
+# snapshot from before the statement, so it leaves out this question and adds it back when answered.
+_PG_SAVE = """
+WITH draft AS (
+    SELECT id FROM assessment WHERE id = :assessment_id AND status = 'draft' FOR SHARE
+), written AS ({write}
+), touched AS (
+    UPDATE assessment SET updated_at = :now WHERE id IN (SELECT assessment_id FROM written) RETURNING id
+)
+SELECT EXISTS (SELECT FROM draft) AS is_draft, EXISTS (SELECT FROM touched) AS changed,
+       (SELECT count(*) FROM answer WHERE assessment_id = :assessment_id AND question_id <> :question_id
+        AND question_id = ANY(:asked)) AS others
+"""
+_PG_UPSERT_ANSWER = text(_PG_SAVE.format(write="""
+    INSERT INTO answer (assessment_id, question_id, value, updated_at)
+    SELECT id, :question_id, :value, :now FROM draft
+    ON CONFLICT (assessment_id, question_id) DO UPDATE
+        SET value = excluded.value, updated_at = excluded.updated_at
+        WHERE answer.value IS DISTINCT FROM excluded.value
+    RETURNING assessment_id"""))
+_PG_DELETE_ANSWER = text(_PG_SAVE.format(write="""
+    DELETE FROM answer WHERE assessment_id IN (SELECT id FROM draft) AND question_id = :question_id
+    RETURNING assessment_id"""))
+
+
+def save_answer_in_one_statement(
+    connection: Connection, *, assessment_id: int, question_id: str, value: str | None, asked: list[str],
+    now: datetime,
+) -> tuple[bool, int] | None:
+    """PostgreSQL: write (or, for None, delete) one answer of a draft assessment, touch the draft when
+    the answer changed, and count the answers to the ``asked`` questions, all in one round trip.
+    Returns (changed, answered) or None, writing nothing, when the assessment is not a draft."""
+    params = {"assessment_id": assessment_id, "question_id": question_id, "asked": asked, "now": now}
+    if value is None:
+        row = connection.execute(_PG_DELETE_ANSWER, params).one()
+    else:
+        row = connection.execute(_PG_UPSERT_ANSWER, {**params, "value": value}).one()
+    if not row.is_draft:
+        return None
+    return row.changed, row.others + (value is not None)
 
 
 def continue_ids_after_rows(connection: Connection, tables: list[Table]) -> None:

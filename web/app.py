@@ -54,10 +54,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(assessments.autosave_router)  # first: the most frequent request is matched first
     for module in (pages, account, businesses, assessments, results, admin):
         app.include_router(module.router)
     app.include_router(pages.probe_router)
+    app.router.routes.insert(0, assessments.autosave_route)  # the most frequent request is matched first
 
     @app.exception_handler(LoginRequired)
     def _login(request: Request, _exc: LoginRequired) -> Response:

@@ -1,5 +1,7 @@
 """Saving answers, without HTTP: the progress the database counts, and a save that races a submit."""
 
+import threading
+
 import pytest
 from sqlmodel import Session, select
 
@@ -66,6 +68,42 @@ def test_a_save_that_loses_the_race_with_submit_changes_nothing(engine, session,
     assert session.exec(select(Answer.value).where(Answer.question_id == question.id)).one() == before
     assert session.get(Assessment, assessment.id).status == "submitted"
     assert len(session.exec(select(DimensionResult)).all()) == len(assessments.instrument_of(assessment).dimensions)
+
+
+def test_a_save_during_a_submission_waits_for_it_and_is_refused(engine, session, draft, monkeypatch):
+    """The other order: the submission has claimed the draft and is scoring when an answer arrives.
+    The save waits for the submission's transaction, then finds no draft: the answers stored are the
+    answers scored."""
+    assessment, business = draft
+    chosen = answer_all(session, assessment, business, pick=0)
+    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    different = next(o.id for o in question.options if o.id != chosen[question.id])
+    outcome: list[object] = []
+
+    def save_from_another_request() -> None:
+        with Session(engine, expire_on_commit=False) as other:
+            stale = other.get(Assessment, assessment.id)  # read before the claim is committed: a draft
+            try:
+                outcome.append(save(other, stale, business, question, [different]))
+            except NotAllowed as exc:
+                outcome.append(exc)
+
+    real_score = assessments.score_answers
+    racer = threading.Thread(target=save_from_another_request)
+
+    def score_while_a_save_arrives(*args):
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), "the save did not wait for the submission"
+        return real_score(*args)
+
+    monkeypatch.setattr(assessments, "score_answers", score_while_a_save_arrives)
+    assert assessments.submit(session=session, assessment=assessment, business=business) == []
+    racer.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], NotAllowed) and "submitted" in str(outcome[0])
+    session.expire_all()
+    assert session.exec(select(Answer.value).where(Answer.question_id == question.id)).one() == chosen[question.id]
+    assert session.get(Assessment, assessment.id).status == "submitted"
 
 
 def test_saving_the_same_answer_again_on_a_submitted_assessment_is_refused(session, draft):

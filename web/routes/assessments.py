@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from assessment import assessments
 from assessment.messages import NotAllowed
@@ -14,6 +15,7 @@ from web.deps import (
     OwnedAssessment,
     OwnedBusiness,
     SessionDep,
+    check_csrf,
     database_session,
     require_roles,
     use_user,
@@ -22,8 +24,6 @@ from web.i18n import translate
 from web.templating import is_htmx, render
 
 router = APIRouter(dependencies=[require_roles("owner")])
-# The autosave checks the login and the ownership itself, in its one transaction.
-autosave_router = APIRouter()
 
 
 @router.post("/businesses/{business_id}/assessments")
@@ -64,16 +64,19 @@ def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: 
     })
 
 
-@autosave_router.post("/assessments/{assessment_id}/answers/{question_id}")
-async def autosave(request: Request, assessment_id: int, question_id: str) -> Response:
-    """Save one answer. Every owner in a workshop sends one every few seconds, so this route takes no
-    dependencies (FastAPI's solving them cost more than the rest of the route) and makes one call
-    in the thread pool (a sync route and sync dependencies would take one hop each)."""
-    form = await request.form()  # parsed already by the CSRF check
+async def autosave(request: Request) -> Response:
+    """Save one answer. Every owner in a workshop sends one every few seconds, so this is a plain
+    Starlette route: FastAPI's solving of parameters and dependencies cost more than the rest of the
+    route. It checks the CSRF token itself (FastAPI's app-wide dependency does not reach it), and the
+    login and the ownership in the service's one call in the thread pool (one hop)."""
+    await check_csrf(request)  # reads the form
+    form = await request.form()
+    question_id = request.path_params["question_id"]
     async with database_session(request) as session:
         saved = await run_in_threadpool(
             assessments.autosave, session=session, token=request.cookies.get(SESSION_COOKIE),
-            assessment_id=assessment_id, question_id=question_id, chosen=[str(v) for v in form.getlist("answer")])
+            assessment_id=request.path_params["assessment_id"], question_id=question_id,
+            chosen=[str(v) for v in form.getlist("answer")])
     use_user(request, saved.user, request.app.state.settings)
     if saved.user is None:
         raise LoginRequired
@@ -85,6 +88,9 @@ async def autosave(request: Request, assessment_id: int, question_id: str) -> Re
         }, status_code=422)
     return render(request, "_partials/save_status.html", {  # htmx swaps the progress bar out of band
         "ok": True, "question_id": question_id, "progress": saved.progress, "oob_progress": is_htmx(request)})
+
+
+autosave_route = Route("/assessments/{assessment_id:int}/answers/{question_id}", autosave, methods=["POST"])
 
 
 @router.get("/assessments/{assessment_id}/review")
