@@ -6,6 +6,7 @@ one-statement autosave), so the rest of the code is the same on both databases.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
@@ -14,17 +15,20 @@ from typing import Any
 
 from sqlalchemy import Table, event, or_, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine
 
 DEFAULT_POOL_SIZE = 20  # for tools and tests; the web app takes DXM_DB_POOL_SIZE
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) -> Engine:
     """An engine with a fixed pool of ``pool_size`` connections (no overflow: a connection opened and
     closed per request at peak costs PostgreSQL a process each time; the web app queues requests for
-    a connection instead, see ``web.deps.get_db``)."""
-    pool = {"pool_size": pool_size, "max_overflow": 0, "pool_pre_ping": True, **kwargs}
+    a connection instead, see ``web.deps.get_db``). Connections that sat idle are checked before use
+    (``ping_connections_that_sat_idle``)."""
+    pool = {"pool_size": pool_size, "max_overflow": 0, **kwargs}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -42,8 +46,36 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) 
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        return engine
-    return create_engine(url, **pool)
+    else:
+        engine = create_engine(url, **pool)
+    ping_connections_that_sat_idle(engine)
+    return engine
+
+
+def ping_connections_that_sat_idle(engine: Engine) -> None:
+    """Before a pooled connection is used, check it with the dialect's ping, but only when it sat in
+    the pool for ``PING_AFTER_IDLE_SECONDS`` or more; a dead one is replaced by a new connection.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip on every request (a tenth of
+    an autosave's database time). A connection that dies while idle (the database restarted, a proxy
+    dropped it) is what a ping saves a request from; under load connections sit idle for milliseconds,
+    and one broken while in use fails its request with or without a ping."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:  # noqa: ANN001 - DB-API objects
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back in the pool a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError from exc  # the pool opens a new connection and retries
+            raise
 
 
 def create_all(engine: Engine) -> None:

@@ -99,3 +99,33 @@ def test_backup_and_restore_commands(engine, session, database_url, tmp_path, mo
         assert missing.exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_a_connection_that_died_idle_in_the_pool_is_replaced_before_use(database_url, monkeypatch):
+    """Pooled connections are pinged only after sitting idle; a dead one is then replaced, so the
+    request never sees it. Used again at once, a connection is not pinged (and a dead one fails)."""
+    from sqlalchemy import exc, text
+
+    from assessment import db
+
+    engine = db.make_engine(database_url, pool_size=1)
+    try:
+        def kill_the_pooled_connection() -> None:
+            with engine.connect() as connection:
+                raw = connection.connection.dbapi_connection
+            raw.close()  # as a database restart leaves it: the pool does not know yet
+
+        kill_the_pooled_connection()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has been idle long enough
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+
+        kill_the_pooled_connection()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # back in the pool a moment ago
+        with pytest.raises(exc.DBAPIError) as failed, engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert failed.value.connection_invalidated
+        with engine.connect() as connection:  # the invalidated connection was replaced
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
