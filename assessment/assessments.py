@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, bindparam, delete, func, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from assessment import accounts, db
@@ -113,6 +116,23 @@ def progress(instrument: Instrument, business: Business, answers: dict[str, str]
     return Progress(sum(1 for q in asked if q.id in answers), len(asked))
 
 
+SUBMITTED = N_("This assessment is submitted and can no longer change.")
+
+
+def checked_answer(
+    assessment: Assessment | DraftRef, business: Business | DraftRef, question_id: str, chosen: list[str]
+) -> tuple[str | None, list[str]]:
+    """The stored form of an answer (None clears it) and the ids of the questions asked of this
+    business, or NotAllowed when the answer cannot be saved."""
+    if assessment.status != "draft":
+        raise NotAllowed(SUBMITTED)
+    instrument = instrument_of(assessment)
+    question = instrument.question(question_id)
+    if question is None or not question.applies_to.applies(business.vsic_section, business.size_class):
+        raise NotAllowed(N_("Unknown question."))
+    return answer_value(question, chosen), asked_ids(instrument, business.vsic_section, business.size_class)
+
+
 def save_answer(
     *, session: Session, assessment: Assessment | DraftRef, business: Business | DraftRef, question_id: str,
     chosen: list[str],
@@ -122,27 +142,21 @@ def save_answer(
     Saving the same answer again writes nothing. A save that races a submit either lands before the
     submission claims the assessment (``submit`` reads the answers only after its claim) or writes
     nothing: a submitted assessment never changes. The database counts the progress in the same
-    transaction, so an autosave loads no answers. On PostgreSQL all of it is one statement
+    transaction, so a save loads no answers. On PostgreSQL all of it is one statement
     (``db.save_answer_in_one_statement``); elsewhere, the answer, then the draft's timestamp guarded by
     ``status = 'draft'`` (which also returns the count), in one transaction.
     """
-    if assessment.status != "draft":
-        raise NotAllowed(N_("This assessment is submitted and can no longer change."))
-    instrument = instrument_of(assessment)
-    question = instrument.question(question_id)
-    if question is None or not question.applies_to.applies(business.vsic_section, business.size_class):
-        raise NotAllowed(N_("Unknown question."))
-    value = answer_value(question, chosen)
-    now = utcnow()
-    asked = asked_ids(instrument, business.vsic_section, business.size_class)
-    if db.saves_answers_in_one_statement(session):
-        saved = db.save_answer_in_one_statement(session.connection(), assessment_id=assessment.id,
-                                                question_id=question_id, value=value, asked=asked, now=now)
-        if saved is None:  # submitted by another request a moment ago
+    if db.is_postgresql(session):
+        try:
+            with db.driver_cursor_of(session) as cursor:
+                progress = _save_in_one_statement(cursor, assessment, business, question_id, chosen)
+        except NotAllowed:
             session.rollback()
-            raise NotAllowed(N_("This assessment is submitted and can no longer change."))
+            raise
         session.commit()
-        return Progress(saved[1], len(asked))
+        return progress
+    value, asked = checked_answer(assessment, business, question_id, chosen)
+    now = utcnow()
     if value is None:
         changed = session.exec(delete(Answer).where(  # type: ignore[call-overload]
             Answer.assessment_id == assessment.id, Answer.question_id == question_id)).rowcount > 0
@@ -156,10 +170,23 @@ def save_answer(
         done = connection.execute(TOUCH_DRAFT_AND_COUNT, params).scalar()
         if done is None:  # submitted by another request a moment ago
             session.rollback()
-            raise NotAllowed(N_("This assessment is submitted and can no longer change."))
+            raise NotAllowed(SUBMITTED)
     else:
         done = connection.execute(COUNT_ANSWERED, params).scalar_one()
     session.commit()
+    return Progress(done, len(asked))
+
+
+def _save_in_one_statement(
+    cursor: object, assessment: Assessment | DraftRef, business: Business | DraftRef, question_id: str,
+    chosen: list[str],
+) -> Progress:
+    """PostgreSQL's save, on a driver cursor (see ``db.driver_cursor``)."""
+    value, asked = checked_answer(assessment, business, question_id, chosen)
+    done = db.save_answer_in_one_statement(cursor, assessment_id=assessment.id, question_id=question_id,  # type: ignore[arg-type]
+                                           value=value, asked=asked, now=utcnow())
+    if done is None:  # submitted by another request a moment ago
+        raise NotAllowed(SUBMITTED)
     return Progress(done, len(asked))
 
 
@@ -228,35 +255,43 @@ class Autosave:
 
 
 def autosave(
-    *, session: Session, token: str | None, assessment_id: int, question_id: str, chosen: list[str]
+    *, engine: Engine, token: str | None, assessment_id: int, question_id: str, chosen: list[str]
 ) -> Autosave:
-    """One autosave, login and ownership checks included, in one transaction.
+    """One autosave, login and ownership checks included, on one connection of ``engine``'s pool.
 
     This is the request a workshop sends every few seconds per owner, so the web layer makes one
-    call here (one thread hop). On PostgreSQL the database sees two statements, each its own
-    transaction: the lookup, then the save (a draft found by the lookup and submitted before the save
-    is refused by the save's own guard). Elsewhere: the lookup, the save's one or two statements, and
-    the commit. It ends its transaction whatever happens.
+    call here (one thread hop) and the database sees as little as can be. On PostgreSQL: two
+    statements on the driver itself (``db.driver_cursor``), each its own transaction: the lookup, then
+    the save (a draft found by the lookup but submitted before the save is refused by the save's own
+    guard). Elsewhere, in one session: the lookup, the save's one or two statements, and the commit.
     """
     digest = accounts.login_digest(token)
-    row = None if digest is None else db.single_statement_connection(session).execute(LOGIN_WITH_ASSESSMENT, {
-        "digest": digest, "now": utcnow(), "assessment_id": assessment_id}).first()
+    if digest is None:
+        return Autosave(user=None)
+    lookup = {"digest": digest, "now": utcnow(), "assessment_id": assessment_id}
+    if db.is_postgresql(engine):
+        with db.driver_cursor(engine) as cursor:
+            row = cursor.execute(db.driver_sql(LOGIN_WITH_ASSESSMENT), lookup).fetchone()
+            return _autosave(row, lambda draft: _save_in_one_statement(cursor, draft, draft, question_id, chosen))
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.connection().execute(LOGIN_WITH_ASSESSMENT, lookup).first()
+        return _autosave(row, lambda draft: save_answer(session=session, assessment=draft, business=draft,
+                                                        question_id=question_id, chosen=chosen))
+
+
+def _autosave(row: Any, save: Callable[[DraftRef], Progress]) -> Autosave:
+    """What the lookup's row (or None) and, for an owner's own assessment, the save come to."""
     if row is None:
-        session.rollback()
         return Autosave(user=None)
     user = Login(row.user_id, row.role, row.language)
     if user.role != "owner" or row.business_id is None:
-        session.rollback()
         return Autosave(user=user)
     draft = DraftRef(row.assessment_id, row.status, row.instrument_id, row.instrument_version,
                      row.vsic_section, row.size_class)
     try:
-        progress = save_answer(session=session, assessment=draft, business=draft,
-                               question_id=question_id, chosen=chosen)
+        return Autosave(user=user, progress=save(draft))
     except NotAllowed as exc:
-        session.rollback()
         return Autosave(user=user, refusal=str(exc))
-    return Autosave(user=user, progress=progress)
 
 
 def missing(instrument: Instrument, business: Business, answers: dict[str, str]) -> list[Question]:

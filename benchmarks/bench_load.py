@@ -24,6 +24,10 @@ For each worker count it starts ``dxm serve --workers N`` and measures:
   ``--pool``) and ``GET /hello`` (JSON). ``--rounds`` rounds take turns this way, so a slow spell of a
   shared machine lowers both sides of a round's ratio; the report shows the median round.
 
+Each saturation row also shows the server's CPU (all its processes) and PostgreSQL's CPU per answered
+request, read from /proc over the same window: unlike requests/s, these barely move when the shared
+host slows down, and they say where the two cores went.
+
 Targets: workshop p99 < 100 ms with 0 errors; autosave ≥ 50 % of the bare upsert's requests/s.
 The load generator runs on the same machine (one Python process, httpx + asyncio); its CPU share is
 printed, because on a small machine it takes CPU from the server, most visibly for ``/hello``.
@@ -170,6 +174,36 @@ def pctl(values: list[float]) -> tuple[float, float, float]:
     return float(p50), float(p95), float(p99)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, list[str]]:
+    """pid → the fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                found[int(entry)] = f.read().rsplit(")", 1)[1].split()
+    return found
+
+
+def cpu_seconds(select) -> dict[int, float]:  # noqa: ANN001 - (pid, fields) → bool
+    """User + system CPU seconds of the processes ``select`` picks, by pid."""
+    return {pid: (int(f[11]) + int(f[12])) / CLOCK_TICKS for pid, f in _processes().items() if select(pid, f)}
+
+
+def in_group(pgid: int):  # noqa: ANN201
+    """A server and its workers: the process group it was started in."""
+    return lambda _pid, f: int(f[2]) == pgid
+
+
+def postgres_of(cluster: Cluster):  # noqa: ANN201
+    """The cluster's postmaster and its children (backends, WAL writer, ...); nothing for a database
+    that is not ours (``--database-url``)."""
+    master = cluster.postmaster_pid() if cluster.started else None
+    return lambda pid, f: master is not None and (pid == master or int(f[1]) == master)
+
+
 class Cluster:
     """A throwaway PostgreSQL cluster, owned by ``dxmtest`` when we are root (PostgreSQL refuses root)."""
 
@@ -208,6 +242,10 @@ class Cluster:
         self.started = True
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
+    def postmaster_pid(self) -> int:
+        with open(os.path.join(self.data, "postmaster.pid"), encoding="ascii") as f:
+            return int(f.readline())
+
     def stop(self) -> None:
         if self.started:
             with contextlib.suppress(Exception):
@@ -225,6 +263,12 @@ class Server:
         self.name, self.argv, self.env, self.port, self.cwd = name, argv, env, port, cwd
         self.log_path = os.path.join(log_dir, f"{name}-{port}.log")
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def pgid(self) -> int:
+        """Its process group: started in a session of its own, the group's id is its pid."""
+        assert self.proc is not None
+        return self.proc.pid
 
     @property
     def base(self) -> str:
@@ -468,12 +512,24 @@ class Rate:
     p50: float
     p99: float
     client_cpu: float  # the load generator's CPU seconds per wall second
+    server_us: float  # the server's CPU (all its processes) per answered request, µs
+    database_us: float  # PostgreSQL's CPU per answered request, µs (nan for a database not ours)
 
 
-async def saturate(make_request, n_clients: int, seconds: float) -> Rate:  # noqa: ANN001
+@dataclass(frozen=True)
+class Meters:
+    """Which processes are the server and which the database, for CPU per request."""
+
+    server: object
+    database: object
+
+
+async def saturate(make_request, n_clients: int, seconds: float, meters: Meters) -> Rate:  # noqa: ANN001
     """n_clients loops, each sending its next request as soon as the last one is answered. Requests/s
     counts the answers within the window; latency and errors count every request started in it (a
-    request still waiting when the window closes counts, and fails after SATURATION_TIMEOUT)."""
+    request still waiting when the window closes counts, and fails after SATURATION_TIMEOUT). The
+    server's and the database's CPU over the same window, per answered request, show where the
+    cores went, whatever the host's speed at the moment."""
     latencies: list[float] = []
     answered = 0
     errors = 0
@@ -500,16 +556,31 @@ async def saturate(make_request, n_clients: int, seconds: float) -> Rate:  # noq
                 errors += failed
                 answered += not failed and time.monotonic() <= end
 
-    await asyncio.wait_for(asyncio.gather(*(loop(i) for i in range(n_clients))),
+    readings: list[tuple[dict[int, float], dict[int, float]]] = []
+
+    async def read_cpu() -> None:
+        for at in (measure_from, end):
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            readings.append((cpu_seconds(meters.server), cpu_seconds(meters.database)))
+
+    await asyncio.wait_for(asyncio.gather(read_cpu(), *(loop(i) for i in range(n_clients))),
                            timeout=WARMUP + seconds + SATURATION_TIMEOUT + 30)
     wall = time.monotonic() - begin
     cpu = (time.process_time() - cpu0) / wall
     p50, _, p99 = pctl(latencies)
-    return Rate(answered / seconds, len(latencies), errors, p50, p99, cpu)
+    (server0, db0), (server1, db1) = readings
+
+    def per_request(before: dict[int, float], after: dict[int, float]) -> float:
+        if not after or not answered:
+            return float("nan")
+        return 1e6 * sum(t - before.get(pid, 0.0) for pid, t in after.items()) / answered
+
+    return Rate(answered / seconds, len(latencies), errors, p50, p99, cpu, per_request(server0, server1),
+                per_request(db0, db1))
 
 
 async def saturate_app(base: str, inside: Inside, questions: list[QuestionSpec],
-                       n_clients: int, seconds: float) -> Rate:
+                       n_clients: int, seconds: float, meters: Meters) -> Rate:
     """Client i autosaves as owner i (modulo the owners logged in), sending that owner's cookies as a
     fixed header: httpx's cookie jar would cost the load generator (on the same cores) more CPU per
     request than some of the server's steps, and only on this side of the comparison."""
@@ -524,13 +595,13 @@ async def saturate_app(base: str, inside: Inside, questions: list[QuestionSpec],
         return clients[i].post(answer_path(users[i][1], q), data={"answer": q.pick(rng)})
 
     try:
-        return await saturate(request, n_clients, seconds)
+        return await saturate(request, n_clients, seconds, meters)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
 
 
 async def saturate_bare(base: str, path: str, owners: list[Owner], questions: list[QuestionSpec], n_clients: int,
-                        seconds: float) -> Rate:
+                        seconds: float, meters: Meters) -> Rate:
     clients = [saturation_client(base, {}) for _ in range(n_clients)]
 
     def request(i: int, rng: random.Random):  # noqa: ANN202
@@ -540,7 +611,7 @@ async def saturate_bare(base: str, path: str, owners: list[Owner], questions: li
         return clients[i].post(f"/upsert/{owners[i % len(owners)].assessment_id}/{q.id}", data={"answer": q.pick(rng)})
 
     try:
-        return await saturate(request, n_clients, seconds)
+        return await saturate(request, n_clients, seconds, meters)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
 
@@ -548,20 +619,23 @@ async def saturate_bare(base: str, path: str, owners: list[Owner], questions: li
 Round = tuple[Rate, Rate, Rate]  # dxm autosave, bare upsert, bare hello
 
 
-async def run_phases(app_base: str, bare_base: str, owners: list[Owner], questions: list[QuestionSpec],
+async def run_phases(app: Server, bare: Server, database: object, owners: list[Owner], questions: list[QuestionSpec],
                      n_pages: int, args: argparse.Namespace, seed_value: int) -> tuple[Recorder, float, list[Round]]:
     """The workshop on the app, then saturation rounds that take turns between the app and the bare
     app (both running, the idle one waiting): a slow spell of a shared machine then lowers both
     sides of a round's ratio instead of only one, and the median round is the figure."""
-    rec, inside, login_seconds = await workshop(app_base, owners, questions, n_pages, args.duration, seed_value)
+    rec, inside, login_seconds = await workshop(app.base, owners, questions, n_pages, args.duration, seed_value)
+    on_app, on_bare = Meters(in_group(app.pgid), database), Meters(in_group(bare.pgid), database)
     rounds: list[Round] = []
     try:
         if not inside:
             raise RuntimeError(f"no owner could log in: {rec.samples!r}")
         for _ in range(args.rounds):
-            app_rate = await saturate_app(app_base, inside, questions, args.clients, args.saturation)
-            upsert = await saturate_bare(bare_base, "/upsert", owners, questions, args.clients, args.saturation)
-            hello = await saturate_bare(bare_base, "/hello", owners, questions, args.clients, args.saturation)
+            app_rate = await saturate_app(app.base, inside, questions, args.clients, args.saturation, on_app)
+            upsert = await saturate_bare(bare.base, "/upsert", owners, questions, args.clients, args.saturation,
+                                         on_bare)
+            hello = await saturate_bare(bare.base, "/hello", owners, questions, args.clients, args.saturation,
+                                        on_bare)
             rounds.append((app_rate, upsert, hello))
     finally:
         await asyncio.gather(*(c.aclose() for c, _owner in inside))
@@ -648,7 +722,7 @@ def main() -> None:  # noqa: C901 - one linear script
             print(f"[{n} workers] dxm serve answered after {boot:.1f}s; {len(owners)} owners log in, then "
                   f"{args.duration:.0f}s of workshop, then {args.rounds} saturation rounds...", flush=True)
             rec, login_seconds, rounds = asyncio.run(
-                run_phases(app.base, bare.base, owners, questions, n_pages, args, args.seed + n))
+                run_phases(app, bare, postgres_of(cluster), owners, questions, n_pages, args, args.seed + n))
             app.stop()
             bare.stop()
             print(f"[{n} workers] logins took {login_seconds:.0f}s; autosave ÷ bare upsert by round: "
@@ -696,12 +770,13 @@ def report(results: list, args: argparse.Namespace, elapsed: float, log_dir: str
     print(f"Saturation: {args.clients} concurrent clients, {args.saturation:.0f} s each after {WARMUP:g} s warm-up, "
           f"the median of {args.rounds} rounds "
           f"(target: autosave ≥ {TARGET_UPSERT_SHARE:.0%} of bare upsert)")
-    print(f"{'workers':>7} {'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'client CPU':>10}")
+    print(f"{'workers':>7} {'endpoint':<16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'client CPU':>10} "
+          f"{'server µs/req':>13} {'db µs/req':>9}")
     for n, _rec, _login, rounds in results:
         app_rate, upsert, hello = median_round(rounds)
         for name, rate in (("dxm autosave", app_rate), ("bare upsert", upsert), ("bare hello", hello)):
             print(f"{n:>7} {name:<16} {rate.rps:>7.0f} {fmt_ms(rate.p50):>7} {fmt_ms(rate.p99):>7} {rate.errors:>6} "
-                  f"{rate.client_cpu:>9.0%}")
+                  f"{rate.client_cpu:>9.0%} {fmt_ms(rate.server_us):>13} {fmt_ms(rate.database_us):>9}")
         errors = round_errors(rounds)
         verdict = "met" if share(app_rate, upsert) >= TARGET_UPSERT_SHARE and errors == 0 else "MISSED"
         print(f"{n:>7} autosave ÷ bare upsert = {share(app_rate, upsert):.2f}  ({verdict}; median of "

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -34,6 +35,14 @@ async def get_settings(request: Request) -> Settings:
 
 
 @asynccontextmanager
+async def database_slot(request: Request) -> AsyncIterator[Engine]:
+    """The engine, once one of its pool's connections is free (waiting in the event loop, see
+    ``database_session``), for work that takes its connection from the engine itself."""
+    async with request.app.state.db_slots:
+        yield request.app.state.engine
+
+
+@asynccontextmanager
 async def database_session(request: Request) -> AsyncIterator[Session]:
     """A session, taken only when a connection is free.
 
@@ -44,8 +53,8 @@ async def database_session(request: Request) -> AsyncIterator[Session]:
     in the event loop, not in a thread. Opening the session does no I/O, nor does closing one whose
     work was committed; closing one with an open transaction rolls it back, in the thread pool.
     """
-    async with request.app.state.db_slots:
-        session = Session(request.app.state.engine, expire_on_commit=False)
+    async with database_slot(request) as engine:
+        session = Session(engine, expire_on_commit=False)
         try:
             yield session
         finally:

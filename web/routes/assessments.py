@@ -16,7 +16,7 @@ from web.deps import (
     OwnedBusiness,
     SessionDep,
     check_csrf,
-    database_session,
+    database_slot,
     require_roles,
     use_user,
 )
@@ -72,9 +72,9 @@ async def autosave(request: Request) -> Response:
     await check_csrf(request)  # reads the form
     form = await request.form()
     question_id = request.path_params["question_id"]
-    async with database_session(request) as session:
+    async with database_slot(request) as engine:
         saved = await run_in_threadpool(
-            assessments.autosave, session=session, token=request.cookies.get(SESSION_COOKIE),
+            assessments.autosave, engine=engine, token=request.cookies.get(SESSION_COOKIE),
             assessment_id=request.path_params["assessment_id"], question_id=question_id,
             chosen=[str(v) for v in form.getlist("answer")])
     use_user(request, saved.user, request.app.state.settings)
