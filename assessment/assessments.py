@@ -142,7 +142,8 @@ def save_answer(
     Saving the same answer again writes nothing. A save that races a submit either lands before the
     submission claims the assessment (``submit`` reads the answers only after its claim) or writes
     nothing: a submitted assessment never changes. The database counts the progress in the same
-    transaction, so a save loads no answers. On PostgreSQL all of it is one statement
+    transaction, so a save loads no answers (a save that waited for another save of the same
+    assessment counts as of its start; one page sends its saves one at a time). On PostgreSQL all of it is one statement
     (``db.save_answer_in_one_statement``); elsewhere, the answer, then the draft's timestamp guarded by
     ``status = 'draft'`` (which also returns the count), in one transaction.
     """
@@ -178,12 +179,12 @@ def save_answer(
 
 
 def _save_in_one_statement(
-    cursor: object, assessment: Assessment | DraftRef, business: Business | DraftRef, question_id: str,
+    cursor: Any, assessment: Assessment | DraftRef, business: Business | DraftRef, question_id: str,
     chosen: list[str],
 ) -> Progress:
     """PostgreSQL's save, on a driver cursor (see ``db.driver_cursor``)."""
     value, asked = checked_answer(assessment, business, question_id, chosen)
-    done = db.save_answer_in_one_statement(cursor, assessment_id=assessment.id, question_id=question_id,  # type: ignore[arg-type]
+    done = db.save_answer_in_one_statement(cursor, assessment_id=assessment.id, question_id=question_id,
                                            value=value, asked=asked, now=utcnow())
     if done is None:  # submitted by another request a moment ago
         raise NotAllowed(SUBMITTED)

@@ -186,15 +186,17 @@ def driver_cursor_of(session: OrmSession) -> Iterator[Any]:
         yield cursor
 
 
-# One statement, so one transaction even in autocommit mode. ``draft`` takes a share lock on the
-# assessment row only while it is a draft: a concurrent submit (which updates the row) waits for this
-# statement, and this statement, waiting for a submit, finds no draft afterwards and writes nothing.
-# The answer is written only when it differs, and then the draft is touched (PostgreSQL runs every
-# data-modifying WITH once, read or not). The count reads the snapshot from before the statement, so
-# it leaves out this question and adds it back when answered.
+# One statement, so one transaction even in autocommit mode. ``draft`` locks the assessment row only
+# while it is a draft, as strongly as the touch below will (FOR NO KEY UPDATE: a share lock taken
+# first and raised later deadlocks two saves of one assessment). A concurrent submit (which updates the
+# row) waits for this statement, and this statement, waiting for a submit, finds no draft afterwards
+# and writes nothing; two saves of one assessment take turns. The answer is written only when it
+# differs, and then the draft is touched (PostgreSQL runs every data-modifying WITH once, read or not).
+# The count reads the snapshot from before the statement, so it leaves out this question and adds it
+# back when answered.
 _PG_SAVE = """
 WITH draft AS (
-    SELECT id FROM assessment WHERE id = :assessment_id AND status = 'draft' FOR SHARE
+    SELECT id FROM assessment WHERE id = :assessment_id AND status = 'draft' FOR NO KEY UPDATE
 ), written AS ({write}
 ), touched AS (
     UPDATE assessment SET updated_at = :now WHERE id IN (SELECT assessment_id FROM written) RETURNING id

@@ -9,6 +9,7 @@ from sqlalchemy import Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 ROLES = ("owner", "trainer", "department", "admin")
+MAX_ID = 2**31 - 1  # ids are INTEGER columns on PostgreSQL: a larger one in a URL names nothing
 
 
 def utcnow() -> datetime:

@@ -11,14 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from assessment import accounts, assessments, businesses
-from assessment.models import Assessment, Business, User
+from assessment.models import MAX_ID, Assessment, Business, User
 from assessment.settings import Settings
 from web import i18n
 from web.security import CSRF_FIELD, csrf_ok
@@ -75,7 +75,7 @@ SessionDep = Annotated[Session, Depends(get_db)]
 
 
 def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
-    """Who is asking (every router but the autosave's, which looks the user up in its transaction)."""
+    """Who is asking (every route but the autosave, which looks the user up in its own query)."""
     user = accounts.user_for_token(session=session, token=request.cookies.get(SESSION_COOKIE))
     use_user(request, user, settings)
     return user
@@ -138,14 +138,18 @@ async def form_data(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(form_data)]
 
 
-def owned_business(business_id: int, user: CurrentUser, session: SessionDep) -> Business:
+# An id from a URL: a number the database can hold (a larger one is a clear 400, not a database error).
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def owned_business(business_id: RowId, user: CurrentUser, session: SessionDep) -> Business:
     business = businesses.owned_business(session=session, user=user, business_id=business_id)
     if business is None:
         raise HTTPException(status_code=404)
     return business
 
 
-def owned_assessment(assessment_id: int, user: CurrentUser, session: SessionDep) -> tuple[Assessment, Business]:
+def owned_assessment(assessment_id: RowId, user: CurrentUser, session: SessionDep) -> tuple[Assessment, Business]:
     found = assessments.owned_assessment(session=session, user=user, assessment_id=assessment_id)
     if found is None:
         raise HTTPException(status_code=404)

@@ -106,6 +106,30 @@ def test_a_save_during_a_submission_waits_for_it_and_is_refused(engine, session,
     assert session.get(Assessment, assessment.id).status == "submitted"
 
 
+def test_saves_of_one_assessment_at_once_take_turns(engine, session, draft):
+    """Several answers of one assessment arriving at the same moment (two tabs open; one page sends
+    its saves one at a time): each save locks the draft as strongly as it will need, so they take
+    turns, none deadlocks, and every answer is stored. (A save that waited counts the answers as they
+    were when it started, so its progress may leave out the saves it waited for.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    assessment, business = draft
+    questions = assessments.applicable(assessments.instrument_of(assessment), business)[:24]
+    start = threading.Barrier(8)
+
+    def save_in_turn(batch: list) -> int:
+        start.wait()
+        with Session(engine, expire_on_commit=False) as own:
+            return max(save(own, assessment, business, q, [q.options[-1].id]).done for q in batch)
+
+    batches = [questions[i::8] for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        done = list(pool.map(save_in_turn, batches))
+    assert all(len(batch) <= n <= len(questions) for n, batch in zip(done, batches, strict=True))
+    stored = dict(session.exec(select(Answer.question_id, Answer.value)).all())
+    assert stored == {q.id: q.options[-1].id for q in questions}
+
+
 def test_saving_the_same_answer_again_on_a_submitted_assessment_is_refused(session, draft):
     assessment, business = draft
     answer_all(session, assessment, business, pick=0)

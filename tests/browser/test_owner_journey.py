@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 import unicodedata
 
 import pytest
@@ -422,3 +423,40 @@ def test_a_failed_save_is_retried_and_the_owner_is_told(live_server, pages, engi
     assert len(dropped) == 2
     chosen = first.locator("input[type=radio]").first.get_attribute("value")
     assert stored_answers(engine, assessment_id) == {qid: chosen}
+
+
+def test_quick_answers_are_saved_one_at_a_time_in_order(live_server, pages, engine):
+    """Answers chosen faster than the server replies: the page sends its saves one at a time, in the
+    order they were made, so the last of two quick choices on a question is the one stored, and the
+    progress bar of the last reply counts every answer."""
+    page, assessment_id, _first, _qid = new_owner_on_first_question(pages, live_server)
+    held, most, finished = [], [0], []
+
+    def hold(route) -> None:  # noqa: ANN001 - a Playwright route
+        """The server seems slow: each save waits here until the test lets it through."""
+        held.append(route)
+        most[0] = max(most[0], len(held))
+
+    page.route(f"**/assessments/{assessment_id}/answers/**", hold)
+    page.on("requestfinished", lambda request: finished.append(request.url) if "/answers/" in request.url else None)
+    questions = page.locator("fieldset.question")
+    expected = {}
+    for i in range(questions.count()):
+        options = questions.nth(i).locator("input[type=radio]")
+        if options.count() < 2:
+            continue
+        qid = questions.nth(i).get_attribute("id").removeprefix("q-")
+        options.nth(0).check()
+        options.nth(1).check()  # changed at once: two saves of one question, back to back
+        expected[qid] = options.nth(1).get_attribute("value")
+    assert len(expected) >= 2
+    deadline = time.monotonic() + 20
+    while len(finished) < 2 * len(expected) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # saves sent meanwhile are held; then let them through
+        while held:
+            held.pop(0).continue_()
+    assert len(finished) == 2 * len(expected)
+    assert most[0] == 1, f"{most[0]} saves were sent at once"
+    assert stored_answers(engine, assessment_id) == expected
+    assert progress(page) == len(expected)
+    pages.assert_no_errors()

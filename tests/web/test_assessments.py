@@ -178,3 +178,18 @@ def test_autosave_without_a_login_or_as_another_role_writes_nothing(new_client, 
 def test_unknown_instrument_cannot_be_started(client, session, owned):
     _, business = owned
     assert client.submit(f"/businesses/{business.id}/assessments", {"instrument": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize("big", [2**31, 10**20])
+def test_ids_too_large_for_the_database_are_clear_errors(client, session, owned, big):
+    """An id no row can have is refused before the database sees it (PostgreSQL would fail to cast
+    it to an integer; SQLite's driver cannot bind it): a 400 or a 404, never a 500."""
+    assessment, business = owned
+    q = first_question(assessment, business)
+    for url in (f"/assessments/{big}", f"/assessments/{big}/pages/0", f"/assessments/{big}/review",
+                f"/assessments/{big}/results", f"/assessments/{big}/report.pdf", f"/businesses/{big}",
+                f"/businesses/{big}/history/quick-check"):
+        assert client.get(url).status_code in (400, 404), url
+    assert client.hx(f"/assessments/{big}/answers/{q.id}", {"answer": q.options[0].id}).status_code == 404
+    assert client.submit(f"/assessments/{big}/submit").status_code in (400, 404)
+    assert session.exec(select(Answer)).all() == []

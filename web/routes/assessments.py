@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from assessment import assessments
 from assessment.messages import NotAllowed
+from assessment.models import MAX_ID
 from web.deps import (
     SESSION_COOKIE,
     LoginRequired,
@@ -71,11 +72,13 @@ async def autosave(request: Request) -> Response:
     login and the ownership in the service's one call in the thread pool (one hop)."""
     await check_csrf(request)  # reads the form
     form = await request.form()
-    question_id = request.path_params["question_id"]
+    assessment_id, question_id = request.path_params["assessment_id"], request.path_params["question_id"]
+    if not 0 < assessment_id <= MAX_ID:
+        raise HTTPException(status_code=404)
     async with database_slot(request) as engine:
         saved = await run_in_threadpool(
             assessments.autosave, engine=engine, token=request.cookies.get(SESSION_COOKIE),
-            assessment_id=request.path_params["assessment_id"], question_id=question_id,
+            assessment_id=assessment_id, question_id=question_id,
             chosen=[str(v) for v in form.getlist("answer")])
     use_user(request, saved.user, request.app.state.settings)
     if saved.user is None:

@@ -19,9 +19,13 @@
     }
   }
 
-  document.addEventListener("htmx:sendError", function (event) {
-    var elt = autosaveElement(event);
-    if (elt) saveFailed(elt);
+  // A save that gets no answer within htmx's timeout (15 s) counts as failed: the page's saves queue
+  // one after another, so a hung one must not hold up the rest.
+  ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var elt = autosaveElement(event);
+      if (elt) saveFailed(elt);
+    });
   });
 
   document.addEventListener("htmx:responseError", function (event) {
