@@ -125,8 +125,9 @@ def _upsert_statement(
 
 
 def is_postgresql(bind: Engine | OrmSession) -> bool:
-    """PostgreSQL saves an answer with one statement (``save_answer_in_one_statement``); SQLite, which
-    has no data-modifying WITH, uses a transaction of a few statements (no network round trips there)."""
+    """Whether ``bind`` is PostgreSQL, which saves an answer with one statement
+    (``save_answer_in_one_statement``, on the driver for the autosave); SQLite, which has no
+    data-modifying WITH, saves in a transaction of a few statements (no network round trips there)."""
     engine = bind.get_bind() if isinstance(bind, OrmSession) else bind
     return engine.dialect.name == "postgresql"
 
