@@ -141,8 +141,8 @@ def pages(browser) -> Iterator[Pages]:
 
 def looks_the_same(old: Path, new: bytes) -> bool:
     """Whether a fresh screenshot shows what the stored one shows: font rendering differs in a few
-    pixels from run to run (and a focus ring may blink), and rewriting the PNG for that would change the repository every run.
-    (Pillow comes with Matplotlib.)"""
+    pixels from run to run (and a focus ring may blink), and rewriting the PNG for that would change
+    the repository every run. (Pillow comes with Matplotlib.)"""
     from PIL import Image, ImageChops
 
     if not old.exists():
