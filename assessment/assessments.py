@@ -88,13 +88,16 @@ def answer_value(question: Question, chosen: list[str]) -> str | None:
     return "|".join(sorted(chosen, key=order.index))
 
 
-# The autosave's statements, built once (building one costs more than running it), on the tables
-# rather than the ORM classes: nothing in the session needs to learn of these rows.
+# SQLite's save statements (PostgreSQL's are in assessment.db), built once (building one costs more
+# than running it), on the tables rather than the ORM classes: nothing in the session needs these rows.
 _ASSESSMENT, _ANSWER = Assessment.__table__, Answer.__table__  # type: ignore[attr-defined]
 COUNT_ANSWERED = select(func.count()).select_from(_ANSWER).where(
     _ANSWER.c.assessment_id == bindparam("assessment_id"),
     _ANSWER.c.question_id.in_(bindparam("asked", expanding=True)),
 )
+# Count a draft's answers; no row back means it was submitted.
+COUNT_IN_DRAFT = select(COUNT_ANSWERED.scalar_subquery()).select_from(_ASSESSMENT).where(
+    _ASSESSMENT.c.id == bindparam("assessment_id"), _ASSESSMENT.c.status == "draft")
 # Touch a draft and count its answers in one round trip; no row back means it was submitted.
 TOUCH_DRAFT_AND_COUNT = update(_ASSESSMENT).where(
     _ASSESSMENT.c.id == bindparam("assessment_id"), _ASSESSMENT.c.status == "draft",
@@ -141,11 +144,11 @@ def save_answer(
 
     Saving the same answer again writes nothing. A save that races a submit either lands before the
     submission claims the assessment (``submit`` reads the answers only after its claim) or writes
-    nothing: a submitted assessment never changes. The database counts the progress in the same
-    transaction, so a save loads no answers (a save that waited for another save of the same
-    assessment counts as of its start; one page sends its saves one at a time). On PostgreSQL all of it is one statement
-    (``db.save_answer_in_one_statement``); elsewhere, the answer, then the draft's timestamp guarded by
-    ``status = 'draft'`` (which also returns the count), in one transaction.
+    nothing and is refused: a submitted assessment never changes. The database counts the progress
+    in the same transaction, so a save loads no answers (on PostgreSQL a save that waited for another
+    save of the same assessment counts as of its start; one page sends its saves one at a time).
+    On PostgreSQL it is one statement (``db.save_answer_in_one_statement``); elsewhere, the answer,
+    then the draft's timestamp or count guarded by ``status = 'draft'``, in one transaction.
     """
     if db.is_postgresql(session):
         try:
@@ -167,13 +170,10 @@ def save_answer(
                          ["assessment_id", "question_id"], compare=["value"])
     params = {"assessment_id": assessment.id, "asked": asked, "now": now}
     connection = session.connection()  # Core statements: none of the ORM's execution steps
-    if changed:
-        done = connection.execute(TOUCH_DRAFT_AND_COUNT, params).scalar()
-        if done is None:  # submitted by another request a moment ago
-            session.rollback()
-            raise NotAllowed(SUBMITTED)
-    else:
-        done = connection.execute(COUNT_ANSWERED, params).scalar_one()
+    done = connection.execute(TOUCH_DRAFT_AND_COUNT if changed else COUNT_IN_DRAFT, params).scalar()
+    if done is None:  # submitted by another request a moment ago
+        session.rollback()
+        raise NotAllowed(SUBMITTED)
     session.commit()
     return Progress(done, len(asked))
 
@@ -231,7 +231,7 @@ class Login:
 @dataclass(frozen=True)
 class DraftRef:
     """The columns of an assessment and its business that saving an answer reads (it stands in for
-    both where ``save_answer``, ``instrument_of`` and ``applicable`` take them)."""
+    both where ``save_answer``, ``checked_answer`` and ``instrument_of`` take them)."""
 
     id: int
     status: str
@@ -329,11 +329,16 @@ def submit(*, session: Session, assessment: Assessment, business: Business) -> l
     """Freeze a complete assessment with its scores. Returns the missing questions (nothing is
     changed then); a second submit of a submitted assessment does nothing.
 
-    The draft is claimed before its answers are read: the claim locks the row (SQLite: the database),
-    so an autosave racing this submit waits, then finds no draft and writes nothing, and the answers
-    scored here are the answers stored with the scores."""
+    The draft is claimed before the answers to score are read: the claim locks the row (SQLite: the
+    database), so a save racing this submit waits, then finds no draft and is refused (on SQLite
+    rolled back), and the answers scored are the answers stored with the scores. An incomplete one
+    is turned away before the claim, by a read that takes no lock."""
     if assessment.status == "submitted":
         return []
+    instrument = instrument_of(assessment)
+    gaps = missing(instrument, business, answers_of(session=session, assessment=assessment))
+    if gaps:
+        return gaps
     claimed = session.exec(  # type: ignore[call-overload]
         update(Assessment)
         .where(Assessment.id == assessment.id, Assessment.status == "draft")
@@ -343,10 +348,9 @@ def submit(*, session: Session, assessment: Assessment, business: Business) -> l
     if claimed.rowcount != 1:  # another request submitted it a moment ago
         session.rollback()
         return []
-    instrument = instrument_of(assessment)
     answers = answers_of(session=session, assessment=assessment)
     gaps = missing(instrument, business, answers)
-    if gaps:
+    if gaps:  # an answer was cleared a moment ago
         session.rollback()
         return gaps
     result = score_answers(instrument, business, answers)

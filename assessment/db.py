@@ -18,7 +18,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Table, event, or_, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -77,7 +77,8 @@ def ping_connections_that_sat_idle(engine: Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             if engine.dialect.is_disconnect(exc, dbapi_connection, None):
-                raise DisconnectionError from exc  # the pool opens a new connection and retries
+                # as SQLAlchemy's own pre-ping does: the others are as old, so all are replaced
+                raise InvalidatePoolError from exc  # (lazily) and this checkout retries on a new one
             raise
 
 
@@ -109,7 +110,7 @@ def upsert(
 def _upsert_statement(
     dialect: str, model: type[SQLModel], columns: tuple[str, ...], keys: tuple[str, ...], compare: tuple[str, ...]
 ) -> Any:
-    """Built once per shape; the values come as parameters (autosave runs this on every answer)."""
+    """Built once per shape; the values come as parameters (SQLite's saves run this on every answer)."""
     table = model.__table__  # type: ignore[attr-defined]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -146,14 +147,11 @@ def driver_cursor(engine: Engine) -> Iterator[Any]:
         driver.autocommit = True
         with driver.cursor(row_factory=namedtuple_row) as cursor:
             yield cursor
-        driver.autocommit = False
-    except BaseException:
-        if driver.broken or driver.closed:
-            pooled.invalidate()
-        else:
-            driver.autocommit = False
-        raise
     finally:
+        try:
+            driver.autocommit = False  # as the pool hands connections out
+        except Exception:  # broken, or not idle: never hand it out again
+            pooled.invalidate()
         pooled.close()
 
 
@@ -171,12 +169,16 @@ def save_answer_in_one_statement(
     driver cursor (``driver_cursor``, or ``driver_cursor_of`` in a session's transaction). Returns
     that count, or None, having written nothing, when the assessment is not a draft."""
     params = {"assessment_id": assessment_id, "question_id": question_id, "asked": asked, "now": now}
-    if value is None:
-        statement = _PG_DELETE_ANSWER
-    else:
-        statement, params["value"] = _PG_UPSERT_ANSWER, value
-    row = cursor.execute(driver_sql(statement), params).fetchone()
-    return row.others + (value is not None) if row.is_draft else None
+    if value is not None:
+        row = cursor.execute(driver_sql(_PG_UPSERT_ANSWER), {**params, "value": value}).fetchone()
+        return row.others + 1 if row.is_draft else None
+    # A clear that waited for a save of the same answer must see that save's row, which a statement
+    # whose snapshot predates its wait does not: so (clears are rare) lock first, then delete with a
+    # snapshot taken after the lock, in one transaction (a savepoint inside a session's).
+    with cursor.connection.transaction():
+        cursor.execute(driver_sql(_PG_LOCK_DRAFT), params)
+        row = cursor.execute(driver_sql(_PG_DELETE_ANSWER), params).fetchone()
+    return row.others if row.is_draft else None
 
 
 @contextmanager
@@ -191,10 +193,10 @@ def driver_cursor_of(session: OrmSession) -> Iterator[Any]:
 # while it is a draft, as strongly as the touch below will (FOR NO KEY UPDATE: a share lock taken
 # first and raised later deadlocks two saves of one assessment). A concurrent submit (which updates the
 # row) waits for this statement, and this statement, waiting for a submit, finds no draft afterwards
-# and writes nothing; two saves of one assessment take turns. The answer is written only when it
+# and writes nothing; two saves of one assessment take turns on the lock (not on the snapshot: one
+# that waited counts the answers as they were when it began). The answer is written only when it
 # differs, and then the draft is touched (PostgreSQL runs every data-modifying WITH once, read or not).
-# The count reads the snapshot from before the statement, so it leaves out this question and adds it
-# back when answered.
+# The count leaves out this question and adds it back when answered.
 _PG_SAVE = """
 WITH draft AS (
     SELECT id FROM assessment WHERE id = :assessment_id AND status = 'draft' FOR NO KEY UPDATE
@@ -213,6 +215,7 @@ _PG_UPSERT_ANSWER = text(_PG_SAVE.format(write="""
         SET value = excluded.value, updated_at = excluded.updated_at
         WHERE answer.value IS DISTINCT FROM excluded.value
     RETURNING assessment_id"""))
+_PG_LOCK_DRAFT = text("SELECT id FROM assessment WHERE id = :assessment_id FOR NO KEY UPDATE")
 _PG_DELETE_ANSWER = text(_PG_SAVE.format(write="""
     DELETE FROM answer WHERE assessment_id IN (SELECT id FROM draft) AND question_id = :question_id
     RETURNING assessment_id"""))

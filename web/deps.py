@@ -138,7 +138,8 @@ async def form_data(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(form_data)]
 
 
-# An id from a URL: a number the database can hold (a larger one is a clear 400, not a database error).
+# An id from a URL: a number the database can hold (a larger one is refused with the 400 page before
+# the database sees it; the autosave route answers 404 for one, as for any id that is not yours).
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

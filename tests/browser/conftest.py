@@ -152,7 +152,7 @@ def looks_the_same(old: Path, new: bytes) -> bool:
             return False
         changed = ImageChops.difference(before.convert("RGB"), after.convert("RGB")).convert("L")
         histogram = changed.histogram()
-        return sum(histogram[16:]) <= 0.01 * before.size[0] * before.size[1]  # under 1 % of the pixels
+        return sum(histogram[16:]) <= 0.005 * before.size[0] * before.size[1]  # under 0.5 % of the pixels
 
 
 @pytest.fixture

@@ -460,3 +460,24 @@ def test_quick_answers_are_saved_one_at_a_time_in_order(live_server, pages, engi
     assert stored_answers(engine, assessment_id) == expected
     assert progress(page) == len(expected)
     pages.assert_no_errors()
+
+
+def test_leaving_the_page_waits_for_its_saves(live_server, pages, engine):
+    """An owner answers and at once follows "Next" while the save is still on its way (or queued):
+    the page goes on only when the save is answered, so the answer is not lost with the page."""
+    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
+    held = []
+    page.route(f"**/assessments/{assessment_id}/answers/**", lambda route: held.append(route))
+    answer = first.locator("input[type=radio]").nth(1)
+    chosen = answer.get_attribute("value")
+    answer.check()
+    onward = page.locator("nav.pager a").last
+    onward.click()
+    page.wait_for_timeout(300)  # the save is held back, so the page must still be here
+    assert page.url.endswith(f"/assessments/{assessment_id}/pages/0")
+    assert onward.get_attribute("aria-busy") == "true"
+    assert len(held) == 1
+    held.pop().continue_()
+    page.wait_for_url(f"**/assessments/{assessment_id}/pages/1")
+    assert stored_answers(engine, assessment_id) == {qid: chosen}
+    pages.assert_no_errors()

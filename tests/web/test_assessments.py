@@ -193,3 +193,18 @@ def test_ids_too_large_for_the_database_are_clear_errors(client, session, owned,
     assert client.hx(f"/assessments/{big}/answers/{q.id}", {"answer": q.options[0].id}).status_code == 404
     assert client.submit(f"/assessments/{big}/submit").status_code in (400, 404)
     assert session.exec(select(Answer)).all() == []
+
+
+def test_autosave_checks_the_csrf_token_itself(client, session, owned):
+    """The autosave is a plain Starlette route, out of reach of FastAPI's app-wide CSRF dependency:
+    without the token, or with another one, a logged-in owner's save is refused and writes nothing."""
+    assessment, business = owned
+    q = first_question(assessment, business)
+    url = f"/assessments/{assessment.id}/answers/{q.id}"
+    client.csrf()
+    assert client.post(url, data={"answer": q.options[0].id}, headers={"HX-Request": "true"}).status_code == 403
+    wrong = {"HX-Request": "true", "X-CSRF-Token": "w" * 43}
+    assert client.post(url, data={"answer": q.options[0].id}, headers=wrong).status_code == 403
+    assert client.post(url, data={"answer": q.options[0].id, "csrf_token": "w" * 43}).status_code == 403
+    assert session.exec(select(Answer)).all() == []
+    assert client.hx(url, {"answer": q.options[0].id}).status_code == 200  # with it, the save goes through

@@ -9,18 +9,54 @@
     return elt && elt.hasAttribute && elt.hasAttribute("data-autosave") ? elt : null;
   }
 
+  // Saves not answered yet: the page sends them one at a time (hx-sync), so some may wait in htmx's
+  // queue, and leaving the page would drop them. A link followed meanwhile is followed once they are
+  // all answered (Pico shows the link busy), and closing or reloading the tab asks first.
+  var unanswered = 0;  // sent or queued
+  var retries = 0;  // failed, to be sent again after a pause
+  var leaveTo = null;
+
+  function busy() { return unanswered + retries > 0; }
+
+  function leaveIfDone() {
+    if (leaveTo && !busy()) window.location.assign(leaveTo);
+  }
+
+  document.addEventListener("change", function (event) {  // each change of an answer is one save
+    var target = event.target;
+    if (target && target.closest && target.closest("[data-autosave]")) unanswered += 1;
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var link = event.target && event.target.closest ? event.target.closest("a[href]") : null;
+    if (!link || !busy() || event.defaultPrevented || event.button !== 0 || link.target ||
+        event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    leaveTo = link.href;
+    link.setAttribute("aria-busy", "true");
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (busy() && !leaveTo) event.preventDefault();
+  });
+
   function saveFailed(elt) {
     var note = document.getElementById("save-failed");
     var tries = parseInt(elt.getAttribute("data-tries") || "0", 10) + 1;
     elt.setAttribute("data-tries", String(tries));
     if (note) note.hidden = false;
     if (tries < MAX_TRIES) {
-      setTimeout(function () { htmx.trigger(elt, "change"); }, 500 * Math.pow(2, tries));
+      retries += 1;
+      setTimeout(function () { retries -= 1; htmx.trigger(elt, "change"); }, 500 * Math.pow(2, tries));
+    } else if (leaveTo) {  // given up: stay, so the owner sees the answer was not saved
+      leaveTo = null;
+      document.querySelectorAll("a[aria-busy]").forEach(function (a) { a.removeAttribute("aria-busy"); });
     }
   }
 
-  // A save that gets no answer within htmx's timeout (15 s) counts as failed: the page's saves queue
-  // one after another, so a hung one must not hold up the rest.
+  // A save that gets no answer within its timeout (15 s, hx-request on the question) counts as
+  // failed: the page's saves queue one after another, so a hung one must not hold up the rest. (If it
+  // still lands on the server after a newer answer, the retry sends the answer shown, which wins.)
   ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
     document.addEventListener(name, function (event) {
       var elt = autosaveElement(event);
@@ -35,7 +71,10 @@
 
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = autosaveElement(event);
-    if (!elt || !event.detail.successful) return;
+    if (!elt) return;
+    unanswered = Math.max(0, unanswered - 1);
+    setTimeout(leaveIfDone, 0);  // after sendError, timeout or responseError have scheduled any retry
+    if (!event.detail.successful) return;
     elt.removeAttribute("data-tries");
     var note = document.getElementById("save-failed");
     if (note && !document.querySelector("[data-tries]")) note.hidden = true;
