@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine: installs what the tests need (Chromium, PostgreSQL,
-# poppler's pdftotext, the Python packages), starts a throwaway PostgreSQL cluster as an unprivileged
-# user, then runs the suite on embedded SQLite and again on PostgreSQL. `.ci/run` calls this script.
+# poppler's pdftotext; the locked Python packages, requirements-test.lock, into .venv, created with
+# python3 or $PYTHON where missing), starts a throwaway PostgreSQL cluster as an unprivileged user,
+# then runs the suite, from .venv, on embedded SQLite and again on PostgreSQL. `.ci/run` calls this
+# script; its arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/venv.sh
 
 need=()
 command -v chromium >/dev/null || need+=(chromium)
@@ -17,8 +20,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "== installing Python packages"
-python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "Running pip as the 'root' user" || true
+ensure_venv
+install_locked requirements-test.lock
+export VIRTUAL_ENV="$PWD/$VENV" PATH="$PWD/$VENV/bin:$PATH"  # every command below runs from .venv
 
 echo "== static checks"
 ruff check .
@@ -27,7 +31,7 @@ lint-imports
 # --- a throwaway PostgreSQL cluster, owned by an unprivileged user (PostgreSQL refuses root) ---
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
 PG_DIR=$(mktemp -d /tmp/dxm-pg-XXXX)
-PG_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+PG_PORT=$(python -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 as_pg() { "$@"; }
 if [ "$(id -u)" = 0 ]; then
   id dxmtest >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin dxmtest
@@ -43,7 +47,7 @@ PG_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 
 status=0
 echo "== test suite on SQLite"
-DXM_TEST_DATABASE=sqlite python3 -m pytest --cov --cov-report=term:skip-covered "$@" || status=$?
+DXM_TEST_DATABASE=sqlite python -m pytest --cov --cov-report=term:skip-covered "$@" || status=$?
 echo "== test suite on PostgreSQL ($PG_URL)"
-DXM_TEST_DATABASE="$PG_URL" python3 -m pytest "$@" || status=$?
+DXM_TEST_DATABASE="$PG_URL" python -m pytest "$@" || status=$?
 exit $status
