@@ -1,15 +1,16 @@
-"""Business profiles: validation, the derived size class, and ownership."""
+"""Business profiles: validation, the derived size class, one business per tax code."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assessment import reference, sizing, taxcode
 from assessment.messages import N_, FormErrors
-from assessment.models import Business, User
+from assessment.models import Business, BusinessMember, User
 
 FIELDS = ("name", "tax_code", "ward_code", "vsic_section", "employees", "revenue_bn", "capital_bn")
 TAX_MESSAGES = {
@@ -67,29 +68,58 @@ def parse_form(form: Mapping[str, str]) -> dict:
     return values
 
 
+class AlreadyRegistered(Exception):
+    """The tax code belongs to a registered business. Who registered it is never said; the person may
+    ask its owners to join (``people.request_to_join``)."""
+
+    def __init__(self, tax_code: str):
+        super().__init__(tax_code)
+        self.tax_code = tax_code
+
+
 def create_business(*, session: Session, owner: User, form: Mapping[str, str]) -> Business:
-    business = Business(owner_id=owner.id, **parse_form(form))
+    """Register a business with ``owner`` as its first owner; AlreadyRegistered for a known tax code
+    (also when another request registers it at the same moment: the unique constraint decides)."""
+    values = parse_form(form)
+    if find_by_tax_code(session, values["tax_code"]) is not None:
+        raise AlreadyRegistered(values["tax_code"])
+    business = Business(**values, parent_id=_parent_id(session, values["tax_code"]))
     session.add(business)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise AlreadyRegistered(values["tax_code"]) from None
+    session.add(BusinessMember(business_id=business.id, user_id=owner.id, role="owner"))  # type: ignore[arg-type]
     session.commit()
     session.refresh(business)
     return business
 
 
-def update_business(*, session: Session, business: Business, form: Mapping[str, str]) -> Business:
-    for key, value in parse_form(form).items():
-        setattr(business, key, value)
-    session.add(business)
-    session.commit()
-    return business
+def find_by_tax_code(session: Session, tax_code: str) -> Business | None:
+    return session.exec(select(Business).where(Business.tax_code == tax_code)).first()
 
 
-def businesses_of(*, session: Session, owner: User) -> list[Business]:
-    return list(session.exec(select(Business).where(Business.owner_id == owner.id).order_by(Business.id)))
-
-
-def owned_business(*, session: Session, user: User, business_id: int) -> Business | None:
-    """The business if this user owns it; None otherwise (callers answer 404, never 403)."""
-    business = session.get(Business, business_id)
-    if business is None or business.owner_id != user.id:
+def _parent_id(session: Session, tax_code: str) -> int | None:
+    """A branch (MST-xxx) is linked to its parent when the parent is registered."""
+    if len(tax_code) != 14:
         return None
+    parent = find_by_tax_code(session, tax_code[:10])
+    return None if parent is None else parent.id
+
+
+def update_business(*, session: Session, business: Business, form: Mapping[str, str]) -> Business:
+    """Change a profile. Its closed rounds keep the ward, sector and size they were closed with."""
+    values = parse_form(form)
+    if values["tax_code"] != business.tax_code and find_by_tax_code(session, values["tax_code"]) is not None:
+        raise FormErrors({"tax_code": N_("This tax code belongs to another registered business.")})
+    for key, value in values.items():
+        setattr(business, key, value)
+    business.parent_id = _parent_id(session, business.tax_code)
+    session.add(business)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise FormErrors({"tax_code": N_("This tax code belongs to another registered business.")}) from None
     return business

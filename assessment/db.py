@@ -1,7 +1,8 @@
-"""The database engine and sessions: SQLite by default, PostgreSQL in production.
+"""The database engine: SQLite by default, PostgreSQL in production.
 
-Everything dialect-specific lives here (SQLite pragmas, the upsert statement, PostgreSQL's
-one-statement autosave), so the rest of the code is the same on both databases.
+The engine's set-up for each dialect (SQLite pragmas, the pool, pinging idle connections) and the
+driver-level access the autosave uses on PostgreSQL live here; the answer statements themselves are
+in ``assessment.answers``, the only writer of answers.
 """
 
 from __future__ import annotations
@@ -9,18 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Table, event, or_, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import create_engine
 
 DEFAULT_POOL_SIZE = 20  # for tools and tests; the web app takes DXM_DB_POOL_SIZE
 PING_AFTER_IDLE_SECONDS = 1.0
@@ -82,53 +82,8 @@ def ping_connections_that_sat_idle(engine: Engine) -> None:
             raise
 
 
-def create_all(engine: Engine) -> None:
-    """Create the tables (tests and the demo; production runs the Alembic migrations)."""
-    from assessment import models  # noqa: F401 - registers the tables
-
-    SQLModel.metadata.create_all(engine)
-
-
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-
-
-def upsert(
-    session: Session, model: type[SQLModel], values: dict[str, Any], keys: list[str], *, compare: list[str]
-) -> bool:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE ... WHERE a ``compare`` column differs: one statement,
-    idempotent, on both databases. True when a row was inserted or changed, False when the stored row
-    already held these values (then nothing is written, not even a timestamp). Runs on the session's
-    connection: a Core statement needs none of the ORM's execution steps."""
-    connection = session.connection()
-    statement = _upsert_statement(connection.dialect.name, model, tuple(values), tuple(keys), tuple(compare))
-    return connection.execute(statement, values).rowcount == 1
-
-
-@cache
-def _upsert_statement(
-    dialect: str, model: type[SQLModel], columns: tuple[str, ...], keys: tuple[str, ...], compare: tuple[str, ...]
-) -> Any:
-    """Built once per shape; the values come as parameters (SQLite's saves run this on every answer)."""
-    table = model.__table__  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    excluded = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={k: excluded[k] for k in columns if k not in keys},
-        where=or_(*(table.c[k].is_distinct_from(excluded[k]) for k in compare)),
-    ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps an INSERT's rowcount only when asked
-
-
 def is_postgresql(bind: Engine | OrmSession) -> bool:
-    """Whether ``bind`` is PostgreSQL, which saves an answer with one statement
-    (``save_answer_in_one_statement``, on the driver for the autosave); SQLite, which has no
-    data-modifying WITH, saves in a transaction of a few statements (no network round trips there)."""
+    """Whether ``bind`` is PostgreSQL (``assessment.answers`` saves there in one statement)."""
     engine = bind.get_bind() if isinstance(bind, OrmSession) else bind
     return engine.dialect.name == "postgresql"
 
@@ -155,70 +110,25 @@ def driver_cursor(engine: Engine) -> Iterator[Any]:
         pooled.close()
 
 
+def run_on_driver(cursor: Any, statement: Any, params: dict[str, Any]) -> Any:
+    """Run a SQLAlchemy statement on a driver cursor (``driver_cursor``), compiled once for psycopg;
+    constants the statement binds itself (such as a status it filters on) come with it."""
+    sql, defaults = _compiled_for_psycopg(statement)
+    return cursor.execute(sql, {**defaults, **params})
+
+
 @cache
-def driver_sql(statement: Any) -> str:
-    """A statement compiled once for psycopg (``%(name)s`` placeholders)."""
-    return str(statement.compile(dialect=psycopg_dialect()))
-
-
-def save_answer_in_one_statement(
-    cursor: Any, *, assessment_id: int, question_id: str, value: str | None, asked: list[str], now: datetime,
-) -> int | None:
-    """PostgreSQL: write (or, for None, delete) one answer of a draft assessment, touch the draft when
-    the answer changed, and count the answers to the ``asked`` questions, all in one round trip, on a
-    driver cursor (``driver_cursor``, or ``driver_cursor_of`` in a session's transaction). Returns
-    that count, or None, having written nothing, when the assessment is not a draft."""
-    params = {"assessment_id": assessment_id, "question_id": question_id, "asked": asked, "now": now}
-    if value is not None:
-        row = cursor.execute(driver_sql(_PG_UPSERT_ANSWER), {**params, "value": value}).fetchone()
-        return row.others + 1 if row.is_draft else None
-    # A clear that waited for a save of the same answer must see that save's row, which a statement
-    # whose snapshot predates its wait does not: so (clears are rare) lock first, then delete with a
-    # snapshot taken after the lock, in one transaction (a savepoint inside a session's).
-    with cursor.connection.transaction():
-        cursor.execute(driver_sql(_PG_LOCK_DRAFT), params)
-        row = cursor.execute(driver_sql(_PG_DELETE_ANSWER), params).fetchone()
-    return row.others if row.is_draft else None
+def _compiled_for_psycopg(statement: Any) -> tuple[str, dict[str, Any]]:
+    compiled = statement.compile(dialect=psycopg_dialect())
+    return str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
 
 
 @contextmanager
 def driver_cursor_of(session: OrmSession) -> Iterator[Any]:
-    """A driver cursor in the session's own transaction (``save_answer`` outside the autosave)."""
+    """A driver cursor in the session's own transaction (``answers.save`` outside the autosave)."""
     driver = session.connection().connection.driver_connection
     with driver.cursor(row_factory=namedtuple_row) as cursor:
         yield cursor
-
-
-# One statement, so one transaction even in autocommit mode. ``draft`` locks the assessment row only
-# while it is a draft, as strongly as the touch below will (FOR NO KEY UPDATE: a share lock taken
-# first and raised later deadlocks two saves of one assessment). A concurrent submit (which updates the
-# row) waits for this statement, and this statement, waiting for a submit, finds no draft afterwards
-# and writes nothing; two saves of one assessment take turns on the lock (not on the snapshot: one
-# that waited counts the answers as they were when it began). The answer is written only when it
-# differs, and then the draft is touched (PostgreSQL runs every data-modifying WITH once, read or not).
-# The count leaves out this question and adds it back when answered.
-_PG_SAVE = """
-WITH draft AS (
-    SELECT id FROM assessment WHERE id = :assessment_id AND status = 'draft' FOR NO KEY UPDATE
-), written AS ({write}
-), touched AS (
-    UPDATE assessment SET updated_at = :now WHERE id IN (SELECT assessment_id FROM written) RETURNING id
-)
-SELECT EXISTS (SELECT FROM draft) AS is_draft,
-       (SELECT count(*) FROM answer WHERE assessment_id = :assessment_id AND question_id <> :question_id
-        AND question_id = ANY(:asked)) AS others
-"""
-_PG_UPSERT_ANSWER = text(_PG_SAVE.format(write="""
-    INSERT INTO answer (assessment_id, question_id, value, updated_at)
-    SELECT id, :question_id, :value, :now FROM draft
-    ON CONFLICT (assessment_id, question_id) DO UPDATE
-        SET value = excluded.value, updated_at = excluded.updated_at
-        WHERE answer.value IS DISTINCT FROM excluded.value
-    RETURNING assessment_id"""))
-_PG_LOCK_DRAFT = text("SELECT id FROM assessment WHERE id = :assessment_id FOR NO KEY UPDATE")
-_PG_DELETE_ANSWER = text(_PG_SAVE.format(write="""
-    DELETE FROM answer WHERE assessment_id IN (SELECT id FROM draft) AND question_id = :question_id
-    RETURNING assessment_id"""))
 
 
 def continue_ids_after_rows(connection: Connection, tables: list[Table]) -> None:

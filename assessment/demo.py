@@ -11,8 +11,8 @@ from datetime import timedelta
 import numpy as np
 from sqlmodel import Session, select
 
-from assessment import accounts, assessments, businesses
-from assessment.models import Assessment, User, utcnow
+from assessment import accounts, answers, businesses, layout, rounds
+from assessment.models import Assessment, Cohort, CohortMember, CohortTrainer, User, utcnow
 from assessment.taxcode import check_digit
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -36,13 +36,14 @@ OWNER_BUSINESSES = (
     ("Công ty TNHH Gốm Bát Tràng Xanh", "0100233488", "00577", "C", 18, 12.0, 6.0),
     ("Cửa hàng Trà Đồng Xuân", "001085012345", "00070", "G", 4, 2.5, 1.0),
 )
+RESPONDENT = DemoAccount("it@demo.dxmaturity.vn", "owner", "Phạm Quốc Huy")  # the owner's IT lead
 PEER_COUNT = 8  # businesses like the owner's, so the peer comparison shows a number
 
 
 def _random_answers(instrument, business, rng: np.random.Generator, skill: float) -> dict[str, str]:
     """Answers leaning towards ``skill`` (0-1) of each question's range."""
     answers = {}
-    for q in assessments.applicable(instrument, business):
+    for q in layout.applicable(instrument, business.vsic_section, business.size_class):
         if q.allow_na and rng.random() < 0.08:
             answers[q.id] = "na"
             continue
@@ -56,23 +57,24 @@ def _random_answers(instrument, business, rng: np.random.Generator, skill: float
     return answers
 
 
-def _assess(session: Session, business, instrument_id: str, answers_skill: float, rng, days_ago: int,
+def _answer(session: Session, copy: Assessment, business, skill: float, rng, complete: bool = True) -> None:  # noqa: ANN001
+    answers_ = _random_answers(rounds.instrument_of(copy), business, rng, skill)
+    if not complete:
+        answers_ = dict(list(answers_.items())[: len(answers_) // 2])
+    for question_id, value in answers_.items():
+        answers.save(session=session, draft=copy, business=business, question_id=question_id,
+                     chosen=value.split("|"))
+
+
+def _assess(session: Session, business, owner: User, instrument_id: str, skill: float, rng, days_ago: int,  # noqa: ANN001
             submit: bool = True) -> Assessment:
-    assessment = assessments.start(session=session, business=business, instrument_id=instrument_id)
-    instrument = assessments.instrument_of(assessment)
-    answers = _random_answers(instrument, business, rng, answers_skill)
-    if not submit:
-        answers = dict(list(answers.items())[: len(answers) // 2])
-    for question_id, value in answers.items():
-        assessments.save_answer(session=session, assessment=assessment, business=business,
-                                question_id=question_id, chosen=value.split("|"))
+    """A round answered by ``owner`` alone, submitted (and so closed) ``days_ago`` days ago, or a half-done draft."""
+    when = utcnow() - timedelta(days=days_ago)
+    copy = rounds.open_round(session=session, business=business, user=owner, instrument_id=instrument_id, now=when)
+    _answer(session, copy, business, skill, rng, complete=submit)
     if submit:
-        assessments.submit(session=session, assessment=assessment, business=business)
-        assessment.submitted_at = utcnow() - timedelta(days=days_ago)
-        assessment.created_at = assessment.submitted_at
-        session.add(assessment)
-        session.commit()
-    return assessment
+        rounds.submit(session=session, copy=copy, business=business, now=when)
+    return copy
 
 
 def seed(session: Session) -> bool:
@@ -91,9 +93,11 @@ def seed(session: Session) -> bool:
     ]
     first = owned[0]
     for i, (instrument_id, skill) in enumerate([("quick-check", 0.3), ("quick-check", 0.5), ("mic-dbi", 0.45)]):
-        _assess(session, first, instrument_id, skill, rng, days_ago=200 - 80 * i)
-    _assess(session, owned[1], "quick-check", 0.4, rng, days_ago=0, submit=False)
+        _assess(session, first, owner, instrument_id, skill, rng, days_ago=200 - 80 * i)
+    _assess(session, owned[1], owner, "quick-check", 0.4, rng, days_ago=0, submit=False)
+    _team_round(session, first, owner, rng)
     # peers: other owners' businesses of the same sector and size class
+    peers = []
     for i in range(PEER_COUNT):
         peer_owner = accounts.create_user(session=session, email=f"peer{i + 1}@demo.dxmaturity.vn",
                                           password=DEMO_PASSWORD, display_name=f"Chủ doanh nghiệp {i + 1}")
@@ -102,8 +106,43 @@ def seed(session: Session) -> bool:
             "ward_code": "00577", "vsic_section": "C", "employees": str(12 + i), "revenue_bn": "10",
             "capital_bn": "5"})
         for instrument_id in ("quick-check", "mic-dbi"):
-            _assess(session, business, instrument_id, float(rng.uniform(0.15, 0.85)), rng, days_ago=30 + i)
+            _assess(session, business, peer_owner, instrument_id, float(rng.uniform(0.15, 0.85)), rng, days_ago=30 + i)
+        peers.append(business)
+    _cohorts(session, users["trainer"], [first, *peers])
     return True
+
+
+def _team_round(session: Session, business, owner: User, rng) -> None:  # noqa: ANN001
+    """A closed round answered by the owner and an invited colleague (the IT lead)."""
+    colleague = accounts.create_user(session=session, email=RESPONDENT.email, password=DEMO_PASSWORD,
+                                     display_name=RESPONDENT.name)
+    when = utcnow() - timedelta(days=10)
+    copy = rounds.open_round(session=session, business=business, user=owner, instrument_id="quick-check",
+                             name="2026 — team", now=when)
+    round_ = session.get(rounds.AssessmentRound, copy.round_id)
+    theirs = rounds.accept(session=session, token=rounds.invite(session=session, round_=round_, by=owner,
+                                                                  label="IT lead"), user=colleague)
+    for person_copy, skill in ((copy, 0.45), (theirs, 0.7)):
+        _answer(session, person_copy, business, skill, rng)
+        rounds.submit(session=session, copy=person_copy, business=business, now=when)
+    rounds.close(session=session, round_=round_, business=business, now=when)
+
+
+def _cohorts(session: Session, trainer: User, members: list) -> None:
+    """Two courses run by the demo trainer: one finished, one under way."""
+    today = utcnow().date()
+    for name, code, start, end, businesses_ in (
+        ("Chuyển đổi số cho doanh nghiệp sản xuất — khoá 1", "GOM2026", today - timedelta(days=120),
+         today - timedelta(days=60), members),
+        ("Bán hàng trực tuyến — khoá 2", "BAN2026", today - timedelta(days=7), today + timedelta(days=30),
+         members[:4]),
+    ):
+        cohort = Cohort(name=name, instrument_id="quick-check", starts_on=start, ends_on=end, join_code=code)
+        session.add(cohort)
+        session.flush()
+        session.add(CohortTrainer(cohort_id=cohort.id, user_id=trainer.id))
+        session.add_all([CohortMember(cohort_id=cohort.id, business_id=b.id) for b in businesses_])
+    session.commit()
 
 
 def demo_tax_code(i: int) -> str:

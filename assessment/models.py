@@ -1,14 +1,43 @@
-"""The tables. Kept small and normalised; scores of submitted assessments are stored (frozen) so
-reports and peer comparisons read them with SQL instead of re-scoring every answer."""
+"""The tables. Kept small and normalised; scores are stored (frozen) when a copy is submitted and
+when a round closes, so reports, peers, cohorts and the city read them with SQL instead of
+re-scoring answers.
+
+The shapes (docs/method.md section 8 says how results combine):
+
+* a **business** has **members** (``business_member``): owners, who manage it, and respondents, who
+  answer their own copy of a round they were invited to;
+* a **round** (``assessment_round``) is one instrument version answered by one or more members, each
+  in their own **copy** (``assessment``); closing the round freezes the business's ward, sector and
+  size class and the combined scores, and marks which round is the business's latest (overall, in its
+  quarter and in its year) for that instrument version: the unit of every aggregate;
+* **cohorts** (training courses) list member businesses and their trainers.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, DateTime, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
-ROLES = ("owner", "trainer", "department", "admin")
+ROLES = ("owner", "trainer", "department", "admin")  # an account's role
+MEMBER_ROLES = ("owner", "respondent")  # a person's role in one business
+COPY_STATUSES = ("draft", "submitted")
+ROUND_STATUSES = ("open", "closed")
+JOIN_STATUSES = ("pending", "approved", "refused")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns on PostgreSQL: a larger one in a URL names nothing
 
 
@@ -16,11 +45,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def ts_column(**kwargs) -> Column:  # noqa: ANN003
-    return Column(DateTime(timezone=True), **kwargs)
+def ts_column(*args: object, **kwargs: object) -> Column:
+    return Column(DateTime(timezone=True), *args, **kwargs)  # type: ignore[arg-type]
+
+
+def one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=name)
 
 
 class User(SQLModel, table=True):
+    __table_args__ = (one_of("role", ROLES, "ck_user_role"),)
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     password_hash: str = Field(max_length=255)
@@ -50,10 +84,16 @@ class LoginFailure(SQLModel, table=True):
 
 
 class Business(SQLModel, table=True):
+    """A business, identified by its tax code (MST): 10 digits, 12 for a household business (the
+    owner's personal number), or 10 + "-" + 3 for a branch, which is a business of its own linked to
+    its parent (``parent_id``) when the parent is registered."""
+
+    __table_args__ = (UniqueConstraint("tax_code", name="uq_business_tax_code"),)
     id: int | None = Field(default=None, primary_key=True)
-    owner_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     name: str = Field(max_length=200)
-    tax_code: str = Field(max_length=14, index=True)
+    tax_code: str = Field(max_length=14)
+    parent_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("business.id", ondelete="SET NULL"), index=True))
     ward_code: str = Field(max_length=5, index=True)
     vsic_version: str = Field(default="2018", max_length=8)
     vsic_section: str = Field(max_length=1, index=True)
@@ -64,18 +104,105 @@ class Business(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
-class Assessment(SQLModel, table=True):
+class BusinessMember(SQLModel, table=True):
+    """A person's place in a business: an owner (manages it) or a respondent (answers their copy)."""
+
+    __tablename__ = "business_member"
+    __table_args__ = (one_of("role", MEMBER_ROLES, "ck_business_member_role"),)
+    business_id: int = Field(foreign_key="business.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True, ondelete="CASCADE")
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class JoinRequest(SQLModel, table=True):
+    """Somebody who registered a known tax code asks its owners to let them join."""
+
+    __tablename__ = "join_request"
+    __table_args__ = (one_of("status", JOIN_STATUSES, "ck_join_request_status"),)
     id: int | None = Field(default=None, primary_key=True)
     business_id: int = Field(foreign_key="business.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    status: str = Field(default="pending", max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+class AssessmentRound(SQLModel, table=True):
+    """One instrument version answered by a business's people, each in their own copy; its result,
+    frozen at close, is the mean of the submitted copies (docs/method.md section 8)."""
+
+    __tablename__ = "assessment_round"
+    __table_args__ = (
+        one_of("status", ROUND_STATUSES, "ck_assessment_round_status"),
+        # the owner's history and the latest-round flags of one business
+        Index("ix_round_business", "business_id", "instrument_id", "instrument_version", "closed_at"),
+        # peers: the latest closed round of each business of one sector and size class
+        Index("ix_round_peers", "instrument_id", "instrument_version", "vsic_section", "size_class",
+              "overall_score", sqlite_where=text("is_latest"), postgresql_where=text("is_latest")),
+        # the city and the cohorts: each business's latest closed round in a quarter or a year
+        Index("ix_round_quarter", "instrument_id", "instrument_version", "closed_quarter",
+              sqlite_where=text("latest_in_quarter"), postgresql_where=text("latest_in_quarter")),
+        Index("ix_round_year", "instrument_id", "instrument_version", "closed_year",
+              sqlite_where=text("latest_in_year"), postgresql_where=text("latest_in_year")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id", ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    instrument_id: str = Field(max_length=64)
+    instrument_version: str = Field(max_length=16)
+    status: str = Field(default="open", max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    # frozen at close
+    instrument_hash: str | None = Field(default=None, max_length=64)
+    ward_code: str | None = Field(default=None, max_length=5)
+    vsic_section: str | None = Field(default=None, max_length=1)
+    size_class: str | None = Field(default=None, max_length=8)
+    respondents: int = Field(default=0, description="submitted copies combined into the result")
+    overall_score: float | None = None
+    overall_level: str | None = Field(default=None, max_length=64)
+    closed_quarter: int | None = Field(default=None, description="year * 10 + quarter, in Asia/Ho_Chi_Minh")
+    closed_year: int | None = None
+    # the business's latest closed round of this instrument version: overall, in its quarter, its year
+    is_latest: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    latest_in_quarter: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    latest_in_year: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+
+
+class RoundResult(SQLModel, table=True):
+    """A closed round's combined score per dimension (NULL: no copy scored it), with the spread
+    between its respondents."""
+
+    __tablename__ = "round_result"
+    round_id: int = Field(foreign_key="assessment_round.id", primary_key=True, ondelete="CASCADE")
+    dimension_id: str = Field(primary_key=True, max_length=64)
+    score: float | None = None
+    level: str | None = Field(default=None, max_length=64)
+    respondents: int = Field(default=0, description="copies with a score for this dimension")
+    low: float | None = None
+    high: float | None = None
+
+
+class Assessment(SQLModel, table=True):
+    """One person's copy of a round: their answers, and their scores once submitted."""
+
+    __table_args__ = (one_of("status", COPY_STATUSES, "ck_assessment_status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="assessment_round.id", index=True, ondelete="CASCADE")
+    business_id: int = Field(foreign_key="business.id", index=True, ondelete="CASCADE")
+    respondent_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), index=True))
     instrument_id: str = Field(max_length=64, index=True)
     instrument_version: str = Field(max_length=16)
-    status: str = Field(default="draft", max_length=12, index=True)  # draft | submitted
+    status: str = Field(default="draft", max_length=12, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     submitted_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True, index=True))
-    # frozen at submission: the business's section and size then, and the scores
+    # frozen at submission: the business's section and size then, the respondent's role, the scores
     vsic_section: str | None = Field(default=None, max_length=1)
     size_class: str | None = Field(default=None, max_length=8)
+    respondent_role: str | None = Field(default=None, max_length=16)
     overall_score: float | None = None
     overall_level: str | None = Field(default=None, max_length=64)
 
@@ -90,7 +217,7 @@ class Answer(SQLModel, table=True):
 
 
 class DimensionResult(SQLModel, table=True):
-    """A submitted assessment's score per dimension (NULL: no score), for reports in SQL."""
+    """A submitted copy's score per dimension (NULL: no score)."""
 
     __tablename__ = "dimension_result"
     __table_args__ = (UniqueConstraint("assessment_id", "dimension_id"),)
@@ -99,3 +226,63 @@ class DimensionResult(SQLModel, table=True):
     dimension_id: str = Field(max_length=64)
     score: float | None = None
     level: str | None = Field(default=None, max_length=64)
+
+
+class Invitation(SQLModel, table=True):
+    """A single-use, expiring link that makes its holder a respondent of a business, with a copy of
+    one round. Only the SHA-256 of the link's token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    business_id: int = Field(foreign_key="business.id", index=True, ondelete="CASCADE")
+    round_id: int = Field(foreign_key="assessment_round.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    label: str = Field(default="", max_length=80, description="who it is for, e.g. 'IT lead'")
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    expires_at: datetime = Field(sa_column=ts_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    used_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
+
+
+class Cohort(SQLModel, table=True):
+    """A training course: businesses join it by code; its trainers see what the access policy grants."""
+
+    __table_args__ = (one_of("status", ("open", "closed"), "ck_cohort_status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    instrument_id: str = Field(max_length=64)
+    starts_on: date = Field(sa_column=Column(Date, nullable=False))
+    ends_on: date = Field(sa_column=Column(Date, nullable=False))
+    join_code: str = Field(max_length=16, unique=True)
+    status: str = Field(default="open", max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class CohortTrainer(SQLModel, table=True):
+    __tablename__ = "cohort_trainer"
+    cohort_id: int = Field(foreign_key="cohort.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class CohortMember(SQLModel, table=True):
+    """A business in a cohort, from joining (with the owner's consent) until it leaves."""
+
+    __tablename__ = "cohort_member"
+    cohort_id: int = Field(foreign_key="cohort.id", primary_key=True, ondelete="CASCADE")
+    business_id: int = Field(foreign_key="business.id", primary_key=True, index=True, ondelete="CASCADE")
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    left_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+class RenderedChart(SQLModel, table=True):
+    """A chart of frozen scores, rendered once (its scores never change) and served with its ETag;
+    shared by every worker. Goes with its copy."""
+
+    __tablename__ = "rendered_chart"
+    key: str = Field(primary_key=True, max_length=120)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True, ondelete="CASCADE")
+    etag: str = Field(max_length=64)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))

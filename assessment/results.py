@@ -1,6 +1,7 @@
-"""What an owner sees after submitting: levels, prioritised advice, peers, what-if and history.
+"""What a business sees of its scores: levels, prioritised advice, peers, what-if and history.
 
-The rules for priorities and the what-if search are in docs/method.md (section 7).
+Frozen scores are read as stored (a submitted copy's, a closed round's); only the what-if sandbox
+scores answers. The rules for priorities and the what-if search are in docs/method.md (section 7).
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, case, func
+from sqlmodel import Session, col, select
 
-from assessment.assessments import answers_of, encode, instrument_of, model_for, score_answers
-from assessment.models import Assessment, Business, DimensionResult
+from assessment.models import Assessment, AssessmentRound, Business, DimensionResult, RoundResult
+from assessment.scores import encode, from_stored, model_for, score_answers
+from questionnaires import loader
 from questionnaires.schema import Dimension, Instrument, Level, Question
 from scoring import NO_LEVEL, Scores, score
 from scoring.engine import levels_of, overall_levels, overall_scores
@@ -100,9 +102,30 @@ def recommendations(instrument: Instrument, result: Scores, row: int = 0) -> lis
     return sorted(out, key=lambda r: (not r.lifts_overall_level, -r.overall_gain))
 
 
-def result_of(*, session: Session, assessment: Assessment, business: Business) -> ResultView:
-    instrument = instrument_of(assessment)
-    return view_of(instrument, score_answers(instrument, business, answers_of(session=session, assessment=assessment)))
+def copy_result(*, session: Session, copy: Assessment) -> ResultView:
+    """A submitted copy's frozen scores."""
+    instrument = loader.get(copy.instrument_id, copy.instrument_version)
+    rows = session.exec(select(DimensionResult.dimension_id, DimensionResult.score).where(  # type: ignore[call-overload]
+        DimensionResult.assessment_id == copy.id)).all()
+    return view_of(instrument, from_stored(instrument, dict(rows)))
+
+
+@dataclass(frozen=True)
+class Spread:
+    respondents: int
+    low: float | None
+    high: float | None
+
+
+def round_result(*, session: Session, round_: AssessmentRound) -> tuple[ResultView, dict[str, Spread]] | None:
+    """A closed round's combined result and, per dimension, the spread between its respondents;
+    None when it has none (closed with no submitted copy, or still open)."""
+    if round_.status != "closed" or round_.respondents == 0:
+        return None
+    instrument = loader.get(round_.instrument_id, round_.instrument_version)
+    rows = session.exec(select(RoundResult).where(RoundResult.round_id == round_.id)).all()
+    view = view_of(instrument, from_stored(instrument, {r.dimension_id: r.score for r in rows}))
+    return view, {r.dimension_id: Spread(r.respondents, r.low, r.high) for r in rows}
 
 
 def what_if(
@@ -112,8 +135,8 @@ def what_if(
     overall score most, greedily, each scored together with the earlier ones (one vectorised engine
     call per step over every candidate change)."""
     model = model_for(instrument.id, instrument.version)
-    view = view_of(instrument, score_answers(instrument, business, answers))
-    codes, mask = encode(instrument, business, answers)
+    view = view_of(instrument, score_answers(instrument, business.vsic_section, business.size_class, answers))
+    codes, mask = encode(instrument, business.vsic_section, business.size_class, answers)
     asked = [q for q, question in enumerate(instrument.questions)
              if question.applies_to.applies(business.vsic_section, business.size_class)]
     # the best single-option answer of each question: the candidate "better" answer
@@ -147,59 +170,72 @@ def what_if(
     return view, suggestions
 
 
-def latest_peers_query(assessment: Assessment):
-    latest = (select(func.max(Assessment.id))
-              .where(Assessment.status == "submitted", Assessment.instrument_id == assessment.instrument_id)
-              .group_by(Assessment.business_id))
-    return select(Assessment).where(
-        Assessment.id.in_(latest),  # type: ignore[union-attr]
-        Assessment.vsic_section == assessment.vsic_section,
-        Assessment.size_class == assessment.size_class,
-        Assessment.business_id != assessment.business_id,
-    )
+@dataclass(frozen=True)
+class Peers:
+    count: int  # peers found
+    percentile: float | None  # None when fewer than the minimum
 
 
-def peer_percentile(*, session: Session, assessment: Assessment, minimum: int) -> tuple[int, float | None]:
-    """(number of peers, percentile or None when fewer than ``minimum``). Peers: the latest submitted
-    assessment of every other business with the same instrument, VSIC section and size class."""
-    if assessment.status != "submitted" or assessment.overall_score is None:
-        return 0, None
-    peers = latest_peers_query(assessment).subquery()
-    x = assessment.overall_score
-    n, below, equal = session.exec(select(
-        func.count(),
-        func.coalesce(func.sum(case((peers.c.overall_score < x - 1e-9, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((func.abs(peers.c.overall_score - x) <= 1e-9, 1), else_=0)), 0),
-    ).select_from(peers)).one()
+# the latest closed round of every other business of the same instrument version, sector and size
+# (index ix_round_peers covers it)
+_PEER_COUNTS = select(
+    func.count(),
+    func.coalesce(func.sum(case((AssessmentRound.overall_score < bindparam("x") - 1e-9, 1), else_=0)), 0),
+    func.coalesce(func.sum(case((func.abs(AssessmentRound.overall_score - bindparam("x")) <= 1e-9, 1), else_=0)), 0),
+).where(
+    AssessmentRound.is_latest, AssessmentRound.instrument_id == bindparam("instrument_id"),
+    AssessmentRound.instrument_version == bindparam("version"), AssessmentRound.vsic_section == bindparam("section"),
+    AssessmentRound.size_class == bindparam("size"), AssessmentRound.business_id != bindparam("business_id"),
+    col(AssessmentRound.overall_score).is_not(None))
+
+
+def peers(*, session: Session, round_: AssessmentRound | None, minimum: int) -> Peers:
+    """Where a closed round stands among its peers: the latest closed round of every other business
+    with the same instrument version, VSIC section and size class (all frozen at close). The
+    percentile counts ties as half; it is shown only with at least ``minimum`` peers."""
+    if round_ is None or round_.status != "closed" or round_.overall_score is None:
+        return Peers(0, None)
+    n, below, equal = session.exec(_PEER_COUNTS, params={  # type: ignore[call-overload]
+        "x": round_.overall_score, "instrument_id": round_.instrument_id, "version": round_.instrument_version,
+        "section": round_.vsic_section, "size": round_.size_class, "business_id": round_.business_id}).one()
     if n < minimum:
-        return int(n), None
-    return int(n), 100.0 * (below + 0.5 * equal) / n
+        return Peers(int(n), None)
+    return Peers(int(n), 100.0 * (below + 0.5 * equal) / n)
 
 
 @dataclass(frozen=True)
 class HistoryPoint:
-    assessment: Assessment
+    round: AssessmentRound
     overall: float
     dimensions: dict[str, float | None]
-    change: dict[str, float | None]  # per dimension since the previous assessment
+    change: dict[str, float | None]  # per dimension since the previous round of this version
 
 
-def history(*, session: Session, business: Business, instrument_id: str) -> list[HistoryPoint]:
-    submitted = list(session.exec(select(Assessment).where(
-        Assessment.business_id == business.id, Assessment.instrument_id == instrument_id,
-        Assessment.status == "submitted").order_by(Assessment.submitted_at, Assessment.id)))
-    if not submitted:
+@dataclass(frozen=True)
+class VersionHistory:
+    instrument: Instrument  # the version these points were scored with (its own dimensions)
+    points: list[HistoryPoint]
+
+
+def history(*, session: Session, business: Business, instrument_id: str) -> list[VersionHistory]:
+    """The business's closed rounds of an instrument with a result, oldest first, grouped by version
+    (newest version first): scores of different versions are not compared."""
+    rounds = list(session.exec(select(AssessmentRound).where(
+        AssessmentRound.business_id == business.id, AssessmentRound.instrument_id == instrument_id,
+        AssessmentRound.status == "closed", AssessmentRound.respondents > 0)
+        .order_by(col(AssessmentRound.closed_at), col(AssessmentRound.id))))
+    if not rounds:
         return []
-    rows = session.exec(select(DimensionResult).where(
-        DimensionResult.assessment_id.in_([a.id for a in submitted])))  # type: ignore[attr-defined]
-    by_assessment: dict[int, dict[str, float | None]] = {}
+    rows = session.exec(select(RoundResult).where(col(RoundResult.round_id).in_([r.id for r in rounds])))
+    by_round: dict[int, dict[str, float | None]] = {}
     for r in rows:
-        by_assessment.setdefault(r.assessment_id, {})[r.dimension_id] = r.score
-    points: list[HistoryPoint] = []
-    for a in submitted:
-        dims = by_assessment.get(a.id, {})
+        by_round.setdefault(r.round_id, {})[r.dimension_id] = r.score
+    groups: dict[str, list[HistoryPoint]] = {}
+    for round_ in rounds:
+        points = groups.setdefault(round_.instrument_version, [])
+        dims = by_round.get(round_.id, {})  # type: ignore[arg-type]
         prev = points[-1].dimensions if points else {}
-        change = {d: (v - prev[d]) if v is not None and prev.get(d) is not None else None
-                  for d, v in dims.items()}
-        points.append(HistoryPoint(a, a.overall_score or 0.0, dims, change))
-    return points
+        change = {d: (v - prev[d]) if v is not None and prev.get(d) is not None else None for d, v in dims.items()}
+        points.append(HistoryPoint(round_, round_.overall_score or 0.0, dims, change))
+    versions = sorted(groups, key=loader.version_key, reverse=True)
+    return [VersionHistory(loader.get(instrument_id, v), groups[v]) for v in versions]

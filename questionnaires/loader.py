@@ -6,6 +6,8 @@ published stays there, so a submitted assessment can always be re-read with the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -134,7 +136,7 @@ def load_file(path: Path) -> Instrument:
     return instrument
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
@@ -157,7 +159,7 @@ def _load_bundled() -> dict[str, dict[str, Instrument]]:
 def latest(instrument_id: str) -> Instrument:
     """The newest version of an instrument; ``KeyError`` when there is no such instrument."""
     versions = bundled()[instrument_id]
-    return versions[max(versions, key=_version_key)]
+    return versions[max(versions, key=version_key)]
 
 
 def get(instrument_id: str, version: str | None = None) -> Instrument:
@@ -169,3 +171,25 @@ def get(instrument_id: str, version: str | None = None) -> Instrument:
 def catalogue() -> list[Instrument]:
     """The latest version of every instrument, in a stable order (shortest first)."""
     return sorted((latest(i) for i in bundled()), key=lambda ins: (len(ins.questions), ins.id))
+
+
+def content_hash(instrument: Instrument) -> str:
+    """SHA-256 of what decides an instrument's scores: its normalised export (the engine's input)
+    and which questions are asked of whom. Frozen on every closed round; a test pins the hash of
+    each published version, so a published version can never change under existing assessments."""
+    return _content_hash(instrument.id, instrument.version) if _is_bundled(instrument) else _digest(instrument)
+
+
+def _is_bundled(instrument: Instrument) -> bool:
+    return bundled().get(instrument.id, {}).get(instrument.version) is instrument
+
+
+@cache
+def _content_hash(instrument_id: str, version: str) -> str:
+    return _digest(get(instrument_id, version))
+
+
+def _digest(instrument: Instrument) -> str:
+    definition = {"export": instrument.export(),
+                  "applies_to": {q.id: q.applies_to.model_dump() for q in instrument.questions}}
+    return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

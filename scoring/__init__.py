@@ -1,6 +1,8 @@
 """Pure NumPy scoring: arrays in, arrays out. Imports neither the web nor the database layers."""
 
-from scoring.engine import NO_LEVEL, Scores, score
+from scoring.engine import NO_LEVEL, Scores, combine_respondents, from_dimension_scores, score
 from scoring.model import ScoringModel, compile_instrument
 
-__all__ = ["NO_LEVEL", "Scores", "ScoringModel", "compile_instrument", "score"]
+__all__ = [
+    "NO_LEVEL", "Scores", "ScoringModel", "combine_respondents", "compile_instrument", "from_dimension_scores", "score",
+]

@@ -135,11 +135,28 @@ def overall_levels(overall: np.ndarray, dimension_levels: np.ndarray, model: Sco
     return best
 
 
-def _score_chunk(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> Scores:
-    dimension = _dimension_chunk(question_scores(codes, model), model, applicable)
+def from_dimension_scores(dimension: np.ndarray, model: ScoringModel) -> Scores:
+    """Overall scores and every level from dimension scores of shape (n, D) (NaN: no score), by the
+    instrument's rules: what a response's dimension scores, or a round's combined ones, come to."""
     overall = overall_scores(dimension, model.dimension_weights)
-    dimension_levels = levels_of(dimension, model.level_mins, above=model.above)
-    return Scores(dimension, overall, dimension_levels, overall_levels(overall, dimension_levels, model))
+    levels = levels_of(dimension, model.level_mins, above=model.above)
+    return Scores(dimension, overall, levels, overall_levels(overall, levels, model))
+
+
+def combine_respondents(dimension: np.ndarray, model: ScoringModel) -> Scores:
+    """One round's result from its respondents' dimension scores, shape (R, D): per dimension the mean
+    of the respondents who have a score for it (NaN when none has), then the overall score and the
+    levels from those means (docs/method.md section 8). Returns one row."""
+    dimension = np.asarray(dimension, dtype=np.float64).reshape(-1, model.n_dimensions)
+    has = ~np.isnan(dimension)
+    counts = has.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, np.where(has, dimension, 0.0).sum(axis=0) / counts, np.nan)
+    return from_dimension_scores(means[None, :].astype(np.float64), model)
+
+
+def _score_chunk(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> Scores:
+    return from_dimension_scores(_dimension_chunk(question_scores(codes, model), model, applicable), model)
 
 
 def score(

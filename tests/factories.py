@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assessment import accounts, assessments, businesses
+from assessment import accounts, answers, businesses, layout, people, rounds
 from assessment.models import Assessment, Business, User
 
 PASSWORD = "correct-horse-battery"
@@ -10,6 +10,8 @@ BUSINESS_FORM = {
     "name": "Công ty TNHH Đồng Xuân", "tax_code": "0100233488", "ward_code": "00070", "vsic_section": "G",
     "employees": "8", "revenue_bn": "5", "capital_bn": "2",
 }
+# valid 10-digit tax codes for further businesses (check digits computed)
+TAX_CODES = ("0100109106", "0101243150", "0102721191", "0104128565", "0105987432", "0106869738", "0107001729")
 
 
 def make_owner(session, email: str = "owner@example.vn", role: str = "owner") -> User:
@@ -17,29 +19,45 @@ def make_owner(session, email: str = "owner@example.vn", role: str = "owner") ->
 
 
 def make_business(session, owner: User, **overrides) -> Business:
+    """A business of ``owner`` (a tax code not registered yet unless one is given)."""
+    if "tax_code" not in overrides:
+        free = (c for c in (BUSINESS_FORM["tax_code"], *TAX_CODES) if businesses.find_by_tax_code(session, c) is None)
+        overrides["tax_code"] = next(free)
     return businesses.create_business(session=session, owner=owner, form={**BUSINESS_FORM, **overrides})
+
+
+def start(session, business: Business, owner: User, instrument_id: str = "quick-check", **kwargs) -> Assessment:
+    """A new round of ``business`` with ``owner``'s own copy (returned)."""
+    return rounds.open_round(session=session, business=business, user=owner, instrument_id=instrument_id, **kwargs)
 
 
 def answer_all(session, assessment: Assessment, business: Business, pick: int | None = 0) -> dict[str, str]:
     """Answer every asked question with option index ``pick`` (clamped), or the best option (None)."""
-    instrument = assessments.instrument_of(assessment)
+    instrument = rounds.instrument_of(assessment)
     chosen = {}
-    for q in assessments.applicable(instrument, business):
+    for q in layout.applicable(instrument, business.vsic_section, business.size_class):
         options = sorted(q.options, key=lambda o: o.score)
         option = options[-1] if pick is None else options[min(pick, len(options) - 1)]
         chosen[q.id] = option.id
-        assessments.save_answer(session=session, assessment=assessment, business=business, question_id=q.id,
-                                chosen=[option.id])
+        answers.save(session=session, draft=assessment, business=business, question_id=q.id, chosen=[option.id])
     return chosen
 
 
-def submitted(session, business: Business, instrument_id: str = "quick-check", pick: int | None = 0) -> Assessment:
-    assessment = assessments.start(session=session, business=business, instrument_id=instrument_id)
+def submitted(session, business: Business, owner: User | None = None, instrument_id: str = "quick-check",
+              pick: int | None = 0, **kwargs) -> Assessment:
+    """A round answered by one person (the business's first owner by default), submitted and so closed."""
+    if owner is None:
+        owner = owner_of(session, business)
+    assessment = start(session, business, owner, instrument_id)
     answer_all(session, assessment, business, pick)
-    assert assessments.submit(session=session, assessment=assessment, business=business) == []
+    assert rounds.submit(session=session, copy=assessment, business=business, **kwargs) == []
     session.refresh(assessment)
     return assessment
 
 
 def login(client, email: str = "owner@example.vn", password: str = PASSWORD):
     return client.submit("/login", {"email": email, "password": password})
+
+
+def owner_of(session, business: Business) -> User:
+    return next(u for m, u in people.members_of(session, business) if m.role == "owner")

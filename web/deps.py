@@ -1,8 +1,9 @@
-"""FastAPI dependencies: the database session, the current user, CSRF, and ownership checks.
+"""FastAPI dependencies: the database session, the current user, CSRF, and the access policy.
 
-Ownership is checked once here (``OwnedBusiness``, ``OwnedAssessment``), or, for the autosave, in
-its one query (``assessment.assessments.autosave``): a missing id and somebody else's id both answer
-404, so ids cannot be probed.
+Every object a route takes from its URL comes through one dependency here, which asks the one
+access policy (``assessment.access``) for the action the route performs; the autosave asks the same
+policy in its own single call (``assessment.answers.autosave``). A missing id and an id the person
+may not use both answer 404, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from assessment import accounts, assessments, businesses
-from assessment.models import MAX_ID, Assessment, Business, User
+from assessment import access, accounts, answers
+from assessment.access import Action
+from assessment.models import MAX_ID, Assessment, AssessmentRound, Business, User
 from assessment.settings import Settings
 from web import i18n
 from web.security import CSRF_FIELD, csrf_ok
@@ -81,7 +83,7 @@ def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> U
     return user
 
 
-def use_user(request: Request, user: User | assessments.Login | None, settings: Settings) -> None:
+def use_user(request: Request, user: User | answers.Login | None, settings: Settings) -> None:
     """Remember who is asking, and in which language (user's choice, else the cookie, else the default)."""
     request.state.user = user
     cookie_lang = request.cookies.get(LANG_COOKIE)
@@ -143,19 +145,35 @@ FormDep = Annotated[FormData, Depends(form_data)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def owned_business(business_id: RowId, user: CurrentUser, session: SessionDep) -> Business:
-    business = businesses.owned_business(session=session, user=user, business_id=business_id)
-    if business is None:
-        raise HTTPException(status_code=404)
-    return business
-
-
-def owned_assessment(assessment_id: RowId, user: CurrentUser, session: SessionDep) -> tuple[Assessment, Business]:
-    found = assessments.owned_assessment(session=session, user=user, assessment_id=assessment_id)
+def _found(found: object) -> object:
     if found is None:
         raise HTTPException(status_code=404)
     return found
 
 
-OwnedBusiness = Annotated[Business, Depends(owned_business)]
-OwnedAssessment = Annotated[tuple[Assessment, Business], Depends(owned_assessment)]
+def business_for(action: Action):  # noqa: ANN201 - returns a dependency
+    def dependency(business_id: RowId, user: CurrentUser, session: SessionDep) -> Business:
+        return _found(access.business_for(session, user, business_id, action))  # type: ignore[return-value]
+
+    return Depends(dependency)
+
+
+def copy_for(action: Action):  # noqa: ANN201 - returns a dependency
+    def dependency(assessment_id: RowId, user: CurrentUser, session: SessionDep) -> tuple[Assessment, Business]:
+        return _found(access.copy_for(session, user, assessment_id, action))  # type: ignore[return-value]
+
+    return Depends(dependency)
+
+
+def round_for(action: Action):  # noqa: ANN201 - returns a dependency
+    def dependency(round_id: RowId, user: CurrentUser, session: SessionDep) -> tuple[AssessmentRound, Business]:
+        return _found(access.round_for(session, user, round_id, action))  # type: ignore[return-value]
+
+    return Depends(dependency)
+
+
+ViewBusiness = Annotated[Business, business_for(Action.VIEW_BUSINESS)]
+ManageBusiness = Annotated[Business, business_for(Action.MANAGE_BUSINESS)]
+OwnCopy = Annotated[tuple[Assessment, Business], copy_for(Action.TAKE_COPY)]
+ViewCopy = Annotated[tuple[Assessment, Business], copy_for(Action.VIEW_COPY)]
+ManageRound = Annotated[tuple[AssessmentRound, Business], round_for(Action.MANAGE_BUSINESS)]

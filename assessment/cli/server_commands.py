@@ -53,6 +53,7 @@ def demo_command(
     typer.echo(f"  Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for account in demo.ACCOUNTS:
         typer.echo(f"    {account.role:<11} {account.email}")
+    typer.echo(f"    {'respondent':<11} {demo.RESPONDENT.email}  (the owner's IT lead, invited to a round)")
     typer.echo("")
     uvicorn.run(APP, factory=True, host=host, port=port, log_level="warning")
 

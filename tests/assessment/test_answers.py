@@ -5,47 +5,48 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from assessment import assessments
+from assessment import answers, layout, rounds
 from assessment.messages import NotAllowed
-from assessment.models import Answer, Assessment, DimensionResult, User
-from tests.factories import answer_all, make_business, make_owner
+from assessment.models import Answer, Assessment, DimensionResult
+from tests.factories import answer_all, make_business, make_owner, owner_of, start
 
 
 @pytest.fixture
 def draft(session):
     business = make_business(session, make_owner(session), vsic_section="C")  # manufacturing: every question
-    assessment = assessments.start(session=session, business=business, instrument_id="mic-dbi")
+    assessment = start(session, business, owner_of(session, business), instrument_id="mic-dbi")
     return assessment, business
 
 
 def save(session, assessment, business, question, chosen):
-    return assessments.save_answer(session=session, assessment=assessment, business=business,
-                                   question_id=question.id, chosen=chosen)
+    return answers.save(session=session, draft=assessment, business=business,
+                        question_id=question.id, chosen=chosen)
 
 
 def test_each_save_reports_the_progress_counted_in_the_database(session, draft):
     assessment, business = draft
-    asked = assessments.applicable(assessments.instrument_of(assessment), business)
+    asked = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)
     first, second = asked[0], asked[1]
-    assert save(session, assessment, business, first, [first.options[0].id]) == assessments.Progress(1, len(asked))
+    assert save(session, assessment, business, first, [first.options[0].id]) == answers.Progress(1, len(asked))
     assert save(session, assessment, business, first, [first.options[1].id]).done == 1  # changed, not added
     assert save(session, assessment, business, second, [second.options[0].id]).done == 2
     assert save(session, assessment, business, first, []).done == 1  # cleared
-    assert assessments.Progress(1, 4).percent == 25
+    assert answers.Progress(1, 4).percent == 25
 
 
 def test_the_count_leaves_out_answers_to_questions_no_longer_asked(session, draft):
     """A manufacturer that answers a factory-only question and then registers as a shop."""
     assessment, business = draft
-    instrument = assessments.instrument_of(assessment)
+    instrument = rounds.instrument_of(assessment)
     factory_only = next(q for q in instrument.questions if q.applies_to.sections)
     save(session, assessment, business, factory_only, [factory_only.options[0].id])
     business.vsic_section = "G"
     session.add(business)
     session.commit()
-    shop_question = assessments.applicable(instrument, business)[0]
+    shop_question = layout.applicable(instrument, business.vsic_section, business.size_class)[0]
     progress = save(session, assessment, business, shop_question, [shop_question.options[0].id])
-    assert progress == assessments.Progress(1, len(assessments.applicable(instrument, business)))
+    asked = layout.applicable(instrument, business.vsic_section, business.size_class)
+    assert progress == answers.Progress(1, len(asked))
     with pytest.raises(NotAllowed):  # and the factory question cannot be answered any more
         save(session, assessment, business, factory_only, [factory_only.options[1].id])
 
@@ -58,8 +59,8 @@ def test_a_save_that_loses_the_race_with_submit_changes_nothing(engine, session,
     with Session(engine, expire_on_commit=False) as other:
         stale = other.get(Assessment, assessment.id)
         assert stale.status == "draft"
-        assert assessments.submit(session=session, assessment=assessment, business=business) == []
-        question = assessments.applicable(assessments.instrument_of(stale), business)[0]
+        assert rounds.submit(session=session, copy=assessment, business=business) == []
+        question = layout.applicable(rounds.instrument_of(stale), business.vsic_section, business.size_class)[0]
         before = session.exec(select(Answer.value).where(Answer.question_id == question.id)).one()
         different = next(o.id for o in question.options if o.id != before)
         with pytest.raises(NotAllowed, match="submitted"):
@@ -67,7 +68,7 @@ def test_a_save_that_loses_the_race_with_submit_changes_nothing(engine, session,
     session.expire_all()
     assert session.exec(select(Answer.value).where(Answer.question_id == question.id)).one() == before
     assert session.get(Assessment, assessment.id).status == "submitted"
-    assert len(session.exec(select(DimensionResult)).all()) == len(assessments.instrument_of(assessment).dimensions)
+    assert len(session.exec(select(DimensionResult)).all()) == len(rounds.instrument_of(assessment).dimensions)
 
 
 @pytest.mark.parametrize("through", ["save_answer", "autosave"])
@@ -79,14 +80,14 @@ def test_a_save_during_a_submission_waits_for_it_and_is_refused(engine, session,
 
     assessment, business = draft
     chosen = answer_all(session, assessment, business, pick=0)
-    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    question = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[0]
     different = next(o.id for o in question.options if o.id != chosen[question.id])
-    token = accounts.start_session(session=session, user=session.get(User, business.owner_id), days=1)
+    token = accounts.start_session(session=session, user=owner_of(session, business), days=1)
     outcome: list[object] = []
 
     def save_from_another_request() -> None:
         if through == "autosave":
-            saved = assessments.autosave(engine=engine, token=token, assessment_id=assessment.id,
+            saved = answers.autosave(engine=engine, token=token, copy_id=assessment.id,
                                          question_id=question.id, chosen=[different])
             outcome.append(saved.refusal or saved.progress)
             return
@@ -97,7 +98,7 @@ def test_a_save_during_a_submission_waits_for_it_and_is_refused(engine, session,
             except NotAllowed as exc:
                 outcome.append(str(exc))
 
-    real_score = assessments.score_answers
+    real_score = rounds.score_answers
     racer = threading.Thread(target=save_from_another_request)
 
     def score_while_a_save_arrives(*args):
@@ -106,10 +107,10 @@ def test_a_save_during_a_submission_waits_for_it_and_is_refused(engine, session,
         assert racer.is_alive(), "the save did not wait for the submission"
         return real_score(*args)
 
-    monkeypatch.setattr(assessments, "score_answers", score_while_a_save_arrives)
-    assert assessments.submit(session=session, assessment=assessment, business=business) == []
+    monkeypatch.setattr(rounds, "score_answers", score_while_a_save_arrives)
+    assert rounds.submit(session=session, copy=assessment, business=business) == []
     racer.join(timeout=30)
-    assert outcome == [assessments.SUBMITTED]
+    assert outcome == [answers.SUBMITTED]
     session.expire_all()
     assert session.exec(select(Answer.value).where(Answer.question_id == question.id)).one() == chosen[question.id]
     assert session.get(Assessment, assessment.id).status == "submitted"
@@ -123,7 +124,7 @@ def test_saves_of_one_assessment_at_once_take_turns(engine, session, draft):
     from concurrent.futures import ThreadPoolExecutor
 
     assessment, business = draft
-    questions = assessments.applicable(assessments.instrument_of(assessment), business)[:24]
+    questions = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[:24]
     start = threading.Barrier(8)
 
     def save_in_turn(batch: list) -> int:
@@ -142,8 +143,8 @@ def test_saves_of_one_assessment_at_once_take_turns(engine, session, draft):
 def test_saving_the_same_answer_again_on_a_submitted_assessment_is_refused(session, draft):
     assessment, business = draft
     answer_all(session, assessment, business, pick=0)
-    assessments.submit(session=session, assessment=assessment, business=business)
-    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    rounds.submit(session=session, copy=assessment, business=business)
+    question = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[0]
     with pytest.raises(NotAllowed):
         save(session, assessment, business, question, [question.options[0].id])
 
@@ -154,22 +155,22 @@ def test_an_autosave_checks_the_login_and_the_owner_on_its_own_connection(engine
     from assessment import accounts
 
     assessment, business = draft
-    owner = session.get(User, business.owner_id)
-    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    owner = owner_of(session, business)
+    question = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[0]
     stranger = make_owner(session, "stranger@example.vn")
     trainer = make_owner(session, "trainer@example.vn", role="trainer")
     tokens = {user.email: accounts.start_session(session=session, user=user, days=1)
               for user in (owner, stranger, trainer)}
 
     def autosave(token, assessment_id=assessment.id, chosen=(question.options[0].id,)):
-        return assessments.autosave(engine=engine, token=token, assessment_id=assessment_id,
+        return answers.autosave(engine=engine, token=token, copy_id=assessment_id,
                                     question_id=question.id, chosen=list(chosen))
 
     assert autosave(None).user is None and autosave("not-a-login").user is None
     assert autosave("x" * 500).user is None  # oversized tokens are not even looked up
     for somebody in (stranger, trainer):
         foreign = autosave(tokens[somebody.email])
-        assert foreign.user == assessments.Login(somebody.id, somebody.role, somebody.language)
+        assert foreign.user == answers.Login(somebody.id, somebody.role, somebody.language)
         assert not foreign.found and foreign.progress is None
     missing = autosave(tokens[owner.email], assessment_id=assessment.id + 1000)
     assert missing.user.id == owner.id and not missing.found
@@ -193,13 +194,13 @@ def test_an_autosave_hands_its_connection_back_as_the_pool_hands_them_out(databa
     from assessment import accounts, db
 
     assessment, business = draft
-    question = assessments.applicable(assessments.instrument_of(assessment), business)[0]
-    token = accounts.start_session(session=session, user=session.get(User, business.owner_id), days=1)
+    question = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[0]
+    token = accounts.start_session(session=session, user=owner_of(session, business), days=1)
     one = db.make_engine(database_url, pool_size=1)
     try:
         for assessment_id, chosen in ((assessment.id, question.options[0].id), (assessment.id, "no-such-option"),
                                       (assessment.id + 1000, question.options[0].id)):
-            assessments.autosave(engine=one, token=token, assessment_id=assessment_id, question_id=question.id,
+            answers.autosave(engine=one, token=token, copy_id=assessment_id, question_id=question.id,
                                  chosen=[chosen])
         with one.connect() as connection:  # the same pooled connection
             connection.execute(delete(Answer))

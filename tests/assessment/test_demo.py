@@ -2,23 +2,29 @@
 
 from sqlmodel import select
 
-from assessment import accounts, demo, results
-from assessment.models import Assessment, Business, User
+from assessment import access, accounts, demo, results
+from assessment.models import AssessmentRound, Cohort, User
 
 
-def test_seed_creates_accounts_businesses_assessments_and_peers(session):
+def test_seed_creates_accounts_businesses_rounds_peers_and_cohorts(session):
     assert demo.seed(session) is True
     roles = {u.role for u in session.exec(select(User))}
     assert roles == {"owner", "trainer", "department", "admin"}
     owner = accounts.authenticate(session=session, email=demo.ACCOUNTS[0].email, password=demo.DEMO_PASSWORD,
                                   client="test", max_failures=5, window_minutes=15)
-    owned = session.exec(select(Business).where(Business.owner_id == owner.id)).all()
+    owned = access.businesses_of(session, owner)
     assert len(owned) == 2
-    mine = session.exec(select(Assessment).where(Assessment.business_id.in_([b.id for b in owned]))).all()
-    assert {a.status for a in mine} == {"draft", "submitted"}
-    latest_mic = max((a for a in mine if a.instrument_id == "mic-dbi"), key=lambda a: a.id)
-    n, percentile = results.peer_percentile(session=session, assessment=latest_mic, minimum=5)
-    assert n == demo.PEER_COUNT and percentile is not None
-    assert len(results.history(session=session, business=owned[0], instrument_id="quick-check")) == 2
+    mine = session.exec(select(AssessmentRound).where(AssessmentRound.business_id.in_([b.id for b in owned]))).all()
+    assert {r.status for r in mine} == {"open", "closed"}
+    latest_mic = max((r for r in mine if r.instrument_id == "mic-dbi"), key=lambda r: r.id)
+    peers = results.peers(session=session, round_=latest_mic, minimum=5)
+    assert peers.count == demo.PEER_COUNT and peers.percentile is not None
+    team = next(r for r in mine if r.respondents == 2)  # the owner and the invited IT lead
+    assert team.status == "closed" and team.is_latest
+    (quick_check,) = results.history(session=session, business=owned[0], instrument_id="quick-check")
+    assert len(quick_check.points) == 3
+    colleague = session.exec(select(User).where(User.email == demo.RESPONDENT.email)).one()
+    assert [r.id for _, r, _ in access.own_copies(session, colleague)] == [team.id]
+    assert len(session.exec(select(Cohort)).all()) == 2
     assert demo.seed(session) is False  # a second start changes nothing
-    assert len(session.exec(select(User)).all()) == len(demo.ACCOUNTS) + demo.PEER_COUNT
+    assert len(session.exec(select(User)).all()) == len(demo.ACCOUNTS) + demo.PEER_COUNT + 1

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-from assessment import backup
+from assessment import backup, rounds
 from assessment.cli import app as cli
 from assessment.settings import get_settings
-from tests.factories import make_business, make_owner, submitted
+from tests.factories import make_business, make_owner, owner_of, start, submitted
 
 
 def test_migrated_schema_matches_the_models(engine):
@@ -23,23 +23,22 @@ def test_migrated_schema_matches_the_models(engine):
     assert differences == []
 
 
-def test_upsert_says_whether_it_wrote(session):
-    """The autosave relies on this on both databases (SQLAlchemy drops an INSERT's rowcount unless
-    asked to keep it, which once made every save look unchanged on PostgreSQL)."""
-    from assessment import assessments
-    from assessment.db import upsert
-    from assessment.models import Answer, utcnow
+def test_a_save_touches_the_copy_only_when_the_answer_changed(session):
+    """The write path relies on the upsert's row count on both databases (SQLAlchemy drops an INSERT's
+    rowcount unless asked to keep it, which once made every save look unchanged on PostgreSQL)."""
+    from assessment import answers, layout
+    from assessment.models import Answer, Assessment
 
     business = make_business(session, make_owner(session))
-    assessment = assessments.start(session=session, business=business, instrument_id="quick-check")
-
-    def write(value: str) -> bool:
-        row = {"assessment_id": assessment.id, "question_id": "q1", "value": value, "updated_at": utcnow()}
-        return upsert(session, Answer, row, ["assessment_id", "question_id"], compare=["value"])
-
-    assert [write("a"), write("a"), write("b"), write("b")] == [True, False, True, False]
-    session.commit()
-    assert session.execute(select(Answer.value)).scalars().all() == ["b"]
+    assessment = start(session, business, owner_of(session, business), instrument_id="quick-check")
+    question = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[0]
+    stamps = []
+    for option in (question.options[0], question.options[0], question.options[1], question.options[1]):
+        answers.save(session=session, draft=assessment, business=business, question_id=question.id, chosen=[option.id])
+        session.expire_all()
+        stamps.append(session.get(Assessment, assessment.id).updated_at)
+    assert stamps[0] == stamps[1] < stamps[2] == stamps[3]
+    assert session.execute(select(Answer.value)).scalars().all() == [question.options[1].id]
 
 
 def snapshot(engine) -> dict[str, list]:

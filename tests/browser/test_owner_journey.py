@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import Session, select
 
-from assessment import assessments
+from assessment import rounds
 from assessment.models import Assessment, Business, User
 from tests.factories import PASSWORD
 
@@ -165,7 +165,7 @@ def charts_loaded(page: Page) -> None:
 
 def stored_answers(engine, assessment_id: int) -> dict[str, str]:  # noqa: ANN001
     with Session(engine) as s:
-        return assessments.answers_of(session=s, assessment=s.get(Assessment, assessment_id))
+        return rounds.answers_of(s, s.get(Assessment, assessment_id))
 
 
 def stored(engine, model, ident):  # noqa: ANN001, ANN201

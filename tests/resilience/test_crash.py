@@ -31,7 +31,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from assessment import accounts, assessments
+from assessment import accounts
 from assessment.models import Answer, Assessment, DimensionResult, User
 from questionnaires import loader
 from tests import factories
@@ -184,9 +184,9 @@ def seed_owners(session: Session, n: int) -> list[OwnerCase]:
         session.refresh(user)
         business = factories.make_business(session, user)
         frozen = factories.submitted(session, business, pick=random.Random(user.id).randrange(4))
-        to_submit = assessments.start(session=session, business=business, instrument_id="quick-check")
+        to_submit = factories.start(session, business, user)
         factories.answer_all(session, to_submit, business, pick=1)
-        draft = assessments.start(session=session, business=business, instrument_id="quick-check")
+        draft = factories.start(session, business, user)
         token = accounts.start_session(session=session, user=user, days=1)
         cases.append(OwnerCase(token, draft.id, to_submit.id, frozen.id, frozen_state(session, frozen.id)))
     return cases

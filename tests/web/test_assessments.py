@@ -4,7 +4,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import select
 
-from assessment import assessments
+from assessment import answers, layout, rounds
 from assessment.models import Answer, Assessment, DimensionResult
 from tests.factories import answer_all, login, make_business, make_owner
 
@@ -21,14 +21,14 @@ def owned(client, session):
 
 
 def first_question(assessment, business):
-    return assessments.applicable(assessments.instrument_of(assessment), business)[0]
+    return layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[0]
 
 
 def test_pages_show_one_dimension_with_progress_and_help(client, owned):
     assessment, business = owned
     page = BeautifulSoup(client.get(f"/assessments/{assessment.id}/pages/0").text, "html.parser")
-    instrument = assessments.instrument_of(assessment)
-    first_dimension = assessments.pages(instrument, business)[0]
+    instrument = rounds.instrument_of(assessment)
+    first_dimension = layout.pages(instrument, business.vsic_section, business.size_class)[0]
     assert len(page.select("fieldset.question")) == len(first_dimension.questions)
     assert page.select_one("progress")["value"] == "0"
     assert page.select_one(".help") is not None
@@ -58,8 +58,9 @@ def test_autosave_stores_the_answer_and_is_idempotent(client, session, owned):
 )
 def test_bad_answers_change_nothing(client, session, owned, answer, message):
     assessment, business = owned
-    instrument = assessments.instrument_of(assessment)
-    q = next(q for q in assessments.applicable(instrument, business) if not q.allow_na and q.type == "single")
+    instrument = rounds.instrument_of(assessment)
+    asked = layout.applicable(instrument, business.vsic_section, business.size_class)
+    q = next(q for q in asked if not q.allow_na and q.type == "single")
     response = client.hx(f"/assessments/{assessment.id}/answers/{q.id}", {"answer": answer})
     assert response.status_code == 422 and message in response.text
     assert session.exec(select(Answer)).all() == []
@@ -67,8 +68,8 @@ def test_bad_answers_change_nothing(client, session, owned, answer, message):
 
 def test_two_options_for_a_single_choice_and_unknown_question(client, session, owned):
     assessment, business = owned
-    instrument = assessments.instrument_of(assessment)
-    q = next(q for q in assessments.applicable(instrument, business) if q.type == "single")
+    instrument = rounds.instrument_of(assessment)
+    q = next(q for q in layout.applicable(instrument, business.vsic_section, business.size_class) if q.type == "single")
     two = [("answer", q.options[0].id), ("answer", q.options[1].id)]
     assert client.hx(f"/assessments/{assessment.id}/answers/{q.id}", two).status_code == 422
     assert client.hx(f"/assessments/{assessment.id}/answers/zzz", {"answer": "a"}).status_code == 422
@@ -77,8 +78,8 @@ def test_two_options_for_a_single_choice_and_unknown_question(client, session, o
 
 def test_multi_choice_answers_are_stored_in_option_order(client, session, owned):
     assessment, business = owned
-    instrument = assessments.instrument_of(assessment)
-    q = next(q for q in assessments.applicable(instrument, business) if q.type == "multi")
+    instrument = rounds.instrument_of(assessment)
+    q = next(q for q in layout.applicable(instrument, business.vsic_section, business.size_class) if q.type == "multi")
     picked = [("answer", q.options[1].id), ("answer", q.options[0].id)]
     assert client.hx(f"/assessments/{assessment.id}/answers/{q.id}", picked).status_code == 200
     assert session.exec(select(Answer)).one().value == f"{q.options[0].id}|{q.options[1].id}"
@@ -88,10 +89,10 @@ def test_multi_choice_answers_are_stored_in_option_order(client, session, owned)
 
 def test_submit_lists_exactly_the_missing_questions(client, session, owned):
     assessment, business = owned
-    instrument = assessments.instrument_of(assessment)
-    asked = assessments.applicable(instrument, business)
+    instrument = rounds.instrument_of(assessment)
+    asked = layout.applicable(instrument, business.vsic_section, business.size_class)
     for q in asked[:-2]:
-        assessments.save_answer(session=session, assessment=assessment, business=business, question_id=q.id,
+        answers.save(session=session, draft=assessment, business=business, question_id=q.id,
                                 chosen=[q.options[0].id])
     response = client.submit(f"/assessments/{assessment.id}/submit")
     assert response.status_code == 422
@@ -112,7 +113,7 @@ def test_submit_freezes_once_and_double_submit_does_nothing(client, session, own
     assert client.submit(f"/assessments/{assessment.id}/submit").status_code == 303
     session.refresh(assessment)
     assert (assessment.status, assessment.submitted_at, assessment.overall_score) == first
-    n_dims = len(assessments.instrument_of(assessment).dimensions)
+    n_dims = len(rounds.instrument_of(assessment).dimensions)
     assert len(session.exec(select(DimensionResult)).all()) == n_dims
     q = first_question(assessment, business)
     late = client.hx(f"/assessments/{assessment.id}/answers/{q.id}", {"answer": q.options[-1].id})
@@ -121,10 +122,10 @@ def test_submit_freezes_once_and_double_submit_does_nothing(client, session, own
 
 def test_resume_goes_to_the_first_unanswered_page(client, session, owned):
     assessment, business = owned
-    instrument = assessments.instrument_of(assessment)
-    first_page = assessments.pages(instrument, business)[0]
+    instrument = rounds.instrument_of(assessment)
+    first_page = layout.pages(instrument, business.vsic_section, business.size_class)[0]
     for q in first_page.questions:
-        assessments.save_answer(session=session, assessment=assessment, business=business, question_id=q.id,
+        answers.save(session=session, draft=assessment, business=business, question_id=q.id,
                                 chosen=[q.options[0].id])
     assert client.get(f"/assessments/{assessment.id}").headers["location"].endswith("/pages/1")
 
@@ -137,7 +138,8 @@ def test_questions_not_applicable_to_the_sector_are_not_asked(session):
     factory = make_business(session, owner, vsic_section="C")
     for instrument in loader.catalogue():
         if any(q.applies_to.sections for q in instrument.questions):
-            assert len(assessments.applicable(instrument, shop)) < len(assessments.applicable(instrument, factory))
+            asked_of_shop = layout.applicable(instrument, shop.vsic_section, shop.size_class)
+            assert len(asked_of_shop) < len(layout.applicable(instrument, factory.vsic_section, factory.size_class))
             break
     else:
         pytest.fail("no bundled instrument has a sector rule")

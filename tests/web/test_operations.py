@@ -5,7 +5,7 @@ import logging
 
 from sqlmodel import select
 
-from tests.factories import PASSWORD, make_owner
+from tests.factories import PASSWORD, make_owner, owner_of, start
 
 
 def test_healthz_answers_when_the_database_does(client):
@@ -52,7 +52,7 @@ def test_more_requests_than_connections_wait_for_a_connection(settings, database
     import anyio.to_thread
     import httpx
 
-    from assessment import accounts, assessments
+    from assessment import accounts, layout, rounds
     from assessment.db import make_engine
     from assessment.models import Answer
     from tests.factories import make_business
@@ -60,8 +60,8 @@ def test_more_requests_than_connections_wait_for_a_connection(settings, database
 
     owner = make_owner(session)
     business = make_business(session, owner)
-    assessment = assessments.start(session=session, business=business, instrument_id="mic-dbi")
-    questions = assessments.applicable(assessments.instrument_of(assessment), business)[:12]
+    assessment = start(session, business, owner_of(session, business), instrument_id="mic-dbi")
+    questions = layout.applicable(rounds.instrument_of(assessment), business.vsic_section, business.size_class)[:12]
     token = accounts.start_session(session=session, user=owner, days=1)
     small = make_engine(database_url, pool_size=2, pool_timeout=3)
     app = create_app(settings, engine=small)

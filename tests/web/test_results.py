@@ -6,9 +6,13 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import select
 
-from assessment import assessments, results
-from assessment.models import Answer
-from tests.factories import login, make_business, make_owner, submitted
+from assessment import layout, results, rounds
+from assessment.models import Answer, AssessmentRound
+from tests.factories import login, make_business, make_owner, owner_of, start, submitted
+
+
+def round_of(session, copy):
+    return session.get(AssessmentRound, copy.round_id)
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ def test_results_page_shows_scores_levels_and_advice(client, done):
     assessment, _ = done
     page = BeautifulSoup(client.get(f"/assessments/{assessment.id}/results").text, "html.parser")
     assert page.select_one(".big-score").text.startswith(f"{assessment.overall_score:.1f}")
-    instrument = assessments.instrument_of(assessment)
+    instrument = rounds.instrument_of(assessment)
     assert len(page.select("table.dimensions tbody tr")) == len(instrument.dimensions)
     assert page.select("ol.recommendations li")
     assert page.select_one('img[src$="radar.svg"]') and page.select_one('img[src$="bars.svg"]')
@@ -32,7 +36,7 @@ def test_results_page_shows_scores_levels_and_advice(client, done):
 
 def test_draft_results_redirect_to_the_questions(client, session, done):
     _, business = done
-    draft = assessments.start(session=session, business=business, instrument_id="quick-check")
+    draft = start(session, business, owner_of(session, business), instrument_id="quick-check")
     assert client.get(f"/assessments/{draft.id}/results").status_code == 303
     assert client.get(f"/assessments/{draft.id}/report.pdf").status_code == 404
 
@@ -53,8 +57,8 @@ def test_peer_comparison_needs_five_peers(client, session, done):
     for i in range(5):
         peer = make_business(session, make_owner(session, f"peer{i}@example.vn"))
         submitted(session, peer, pick=0 if i < 4 else 2)  # four below, one above
-    n, percentile = results.peer_percentile(session=session, assessment=assessment, minimum=5)
-    assert n == 5 and percentile == pytest.approx(80.0)
+    peers = results.peers(session=session, round_=round_of(session, assessment), minimum=5)
+    assert peers.count == 5 and peers.percentile == pytest.approx(80.0)
     assert "higher than 80% of 5 businesses" in client.get(f"/assessments/{assessment.id}/results").text
 
 
@@ -65,16 +69,16 @@ def test_peers_are_only_same_sector_and_size_and_latest(session, done):
     twice = make_business(session, make_owner(session, "t@example.vn"))
     submitted(session, twice, pick=0)
     submitted(session, twice, pick=2)
-    n, _ = results.peer_percentile(session=session, assessment=assessment, minimum=1)
-    assert n == 1  # only the latest of "twice"; not the other sector, not itself
+    assert results.peers(session=session, round_=round_of(session, assessment), minimum=1).count == 1
+    # only the latest of "twice"; not the other sector, not itself
 
 
 def test_what_if_changes_nothing_stored(client, session, done):
     assessment, business = done
     before = {(a.question_id, a.value) for a in session.exec(select(Answer))}
-    instrument = assessments.instrument_of(assessment)
+    instrument = rounds.instrument_of(assessment)
     form = []
-    for q in assessments.applicable(instrument, business):
+    for q in layout.applicable(instrument, business.vsic_section, business.size_class):
         if q.type == "multi":
             form += [(f"q_{q.id}", o.id) for o in q.options if o.score > 0]
         else:
@@ -91,8 +95,8 @@ def test_what_if_changes_nothing_stored(client, session, done):
 
 def test_what_if_suggests_three_answers_that_raise_the_score(session, done):
     assessment, business = done
-    answers = assessments.answers_of(session=session, assessment=assessment)
-    view, suggestions = results.what_if(assessments.instrument_of(assessment), business, answers)
+    saved = rounds.answers_of(session, assessment)
+    view, suggestions = results.what_if(rounds.instrument_of(assessment), business, saved)
     assert len(suggestions) == 3
     assert [s.overall_after for s in suggestions] == sorted(s.overall_after for s in suggestions)
     assert suggestions[0].overall_after > view.overall
@@ -113,7 +117,7 @@ def test_pdf_report_in_vietnamese(client, session, done):
     text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True).stdout
     text = text.decode()
     assert "Công ty TNHH Đồng Xuân" in text
-    instrument = assessments.instrument_of(assessment)
+    instrument = rounds.instrument_of(assessment)
     assert instrument.dimensions[0].name.vi in " ".join(text.split())
 
 
@@ -124,11 +128,11 @@ def test_history_shows_every_submission_and_the_change(client, session, done):
     rows = BeautifulSoup(page.text, "html.parser").select("table.history tbody tr")
     assert len(rows) == 2
     assert "+" in rows[1].text  # a rise since the first assessment
-    chart = client.get(f"/businesses/{business.id}/history/quick-check/chart.svg")
+    chart = client.get(f"/businesses/{business.id}/history/quick-check/1.0/chart.svg")
     assert chart.status_code == 200 and b"<svg" in chart.content
     assert client.get(f"/businesses/{business.id}/history/nope").status_code == 404
-    points = results.history(session=session, business=business, instrument_id="quick-check")
-    assert [p.assessment.id for p in points] == [assessment.id, second.id]
+    (group,) = results.history(session=session, business=business, instrument_id="quick-check")
+    assert [p.round.id for p in group.points] == [assessment.round_id, second.round_id]
 
 
 def test_a_foreign_submitted_assessment_is_404_on_every_results_route(client, new_client, session, done):
@@ -139,6 +143,6 @@ def test_a_foreign_submitted_assessment_is_404_on_every_results_route(client, ne
     for url in (f"/assessments/{assessment.id}/results", f"/assessments/{assessment.id}/report.pdf",
                 f"/assessments/{assessment.id}/charts/radar.svg", f"/assessments/{assessment.id}/charts/bars.svg",
                 f"/businesses/{business.id}/history/quick-check",
-                f"/businesses/{business.id}/history/quick-check/chart.svg"):
+                f"/businesses/{business.id}/history/quick-check/1.0/chart.svg"):
         assert intruder.get(url).status_code == 404, url
     assert intruder.hx(f"/assessments/{assessment.id}/what-if", {}).status_code == 404

@@ -1,4 +1,6 @@
-"""Taking an assessment: one dimension per page, autosave per answer, submit when complete."""
+"""Taking one's own copy of a round: one dimension per page, autosave per answer, submit when complete.
+
+Which view a copy shows in its state is decided once, by ``assessment.layout.view_for``."""
 
 from __future__ import annotations
 
@@ -7,14 +9,15 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from assessment import assessments
+from assessment import answers, layout, rounds
 from assessment.messages import NotAllowed
-from assessment.models import MAX_ID
+from assessment.models import MAX_ID, Assessment, Business
 from web.deps import (
     SESSION_COOKIE,
+    CurrentUser,
     LoginRequired,
-    OwnedAssessment,
-    OwnedBusiness,
+    ManageBusiness,
+    OwnCopy,
     SessionDep,
     check_csrf,
     database_slot,
@@ -27,59 +30,73 @@ from web.templating import is_htmx, render
 router = APIRouter(dependencies=[require_roles("owner")])
 
 
+def _elsewhere(copy: Assessment, wanted: layout.View) -> Response | None:
+    """A redirect when the copy's state shows another view than the one asked for."""
+    view = layout.view_for(copy.status, wanted)
+    if view == wanted:
+        return None
+    target = {"results": "results", "review": "review", "page": ""}[view]
+    return RedirectResponse(f"/assessments/{copy.id}/{target}".rstrip("/"), status_code=303)
+
+
 @router.post("/businesses/{business_id}/assessments")
-def start(business: OwnedBusiness, session: SessionDep, instrument: str = Form("")) -> Response:
+def start(business: ManageBusiness, user: CurrentUser, session: SessionDep, instrument: str = Form(""),
+          name: str = Form("")) -> Response:
+    """Open a round with the owner's own copy, and go to its first page."""
     try:
-        assessment = assessments.start(session=session, business=business, instrument_id=instrument)
+        copy = rounds.open_round(session=session, business=business, user=user, instrument_id=instrument, name=name)
     except NotAllowed:
         raise HTTPException(status_code=404) from None
-    return RedirectResponse(f"/assessments/{assessment.id}/pages/0", status_code=303)
+    return RedirectResponse(f"/assessments/{copy.id}/pages/0", status_code=303)
 
 
 @router.get("/assessments/{assessment_id}")
-def resume(owned: OwnedAssessment, session: SessionDep) -> Response:
-    assessment, business = owned
-    if assessment.status == "submitted":
-        return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
-    instrument = assessments.instrument_of(assessment)
-    answers = assessments.answers_of(session=session, assessment=assessment)
-    for page in assessments.pages(instrument, business):
-        if any(q.id not in answers for q in page.questions):
-            return RedirectResponse(f"/assessments/{assessment.id}/pages/{page.number}", status_code=303)
-    return RedirectResponse(f"/assessments/{assessment.id}/review", status_code=303)
+def resume(owned: OwnCopy, session: SessionDep) -> Response:
+    copy, business = owned
+    if (elsewhere := _elsewhere(copy, "page")) is not None:
+        return elsewhere
+    instrument = rounds.instrument_of(copy)
+    number = layout.first_unanswered_page(instrument, business.vsic_section, business.size_class,
+                                          rounds.answers_of(session, copy))
+    target = "review" if number is None else f"pages/{number}"
+    return RedirectResponse(f"/assessments/{copy.id}/{target}", status_code=303)
 
 
 @router.get("/assessments/{assessment_id}/pages/{number}")
-def page(request: Request, owned: OwnedAssessment, session: SessionDep, number: int) -> Response:
-    assessment, business = owned
-    if assessment.status == "submitted":
-        return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
-    instrument = assessments.instrument_of(assessment)
-    all_pages = assessments.pages(instrument, business)
+def page(request: Request, owned: OwnCopy, session: SessionDep, number: int) -> Response:
+    copy, business = owned
+    if (elsewhere := _elsewhere(copy, "page")) is not None:
+        return elsewhere
+    instrument = rounds.instrument_of(copy)
+    all_pages = layout.pages(instrument, business.vsic_section, business.size_class)
     if not 0 <= number < len(all_pages):
         raise HTTPException(status_code=404)
-    answers = assessments.answers_of(session=session, assessment=assessment)
+    saved = rounds.answers_of(session, copy)
     return render(request, "assessment_page.html", {
-        "assessment": assessment, "business": business, "instrument": instrument, "pages": all_pages,
-        "page": all_pages[number], "answers": answers, "progress": assessments.progress(instrument, business, answers),
+        "assessment": copy, "business": business, "instrument": instrument, "pages": all_pages,
+        "page": all_pages[number], "answers": saved, "progress": _progress(instrument, business, saved),
     })
 
 
+def _progress(instrument, business: Business, saved: dict[str, str]) -> answers.Progress:  # noqa: ANN001
+    asked = layout.asked_ids(instrument, business.vsic_section, business.size_class)
+    return answers.Progress(sum(1 for q in asked if q in saved), len(asked))
+
+
 async def autosave(request: Request) -> Response:
-    """Save one answer. Every owner in a workshop sends one every few seconds, so this is a plain
+    """Save one answer. Every person in a workshop sends one every few seconds, so this is a plain
     Starlette route (FastAPI's solving of parameters and dependencies cost a tenth of the request).
     It checks the CSRF token itself (FastAPI's app-wide dependency does not reach it), and the login
-    and the ownership in the service's one call in the thread pool (one hop)."""
+    and the access policy in the service's one call in the thread pool (one hop)."""
     await check_csrf(request)  # reads the form
     form = await request.form()
-    assessment_id, question_id = request.path_params["assessment_id"], request.path_params["question_id"]
-    if not 0 < assessment_id <= MAX_ID:
+    copy_id, question_id = request.path_params["assessment_id"], request.path_params["question_id"]
+    if not 0 < copy_id <= MAX_ID:
         raise HTTPException(status_code=404)
     async with database_slot(request) as engine:
         saved = await run_in_threadpool(
-            assessments.autosave, engine=engine, token=request.cookies.get(SESSION_COOKIE),
-            assessment_id=assessment_id, question_id=question_id,
-            chosen=[str(v) for v in form.getlist("answer")])
+            answers.autosave, engine=engine, token=request.cookies.get(SESSION_COOKIE), copy_id=copy_id,
+            question_id=question_id, chosen=[str(v) for v in form.getlist("answer")])
     use_user(request, saved.user, request.app.state.settings)
     if saved.user is None:
         raise LoginRequired
@@ -97,32 +114,34 @@ autosave_route = Route("/assessments/{assessment_id:int}/answers/{question_id}",
 
 
 @router.get("/assessments/{assessment_id}/review")
-def review(request: Request, owned: OwnedAssessment, session: SessionDep) -> Response:
-    assessment, business = owned
-    if assessment.status == "submitted":
-        return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
-    instrument = assessments.instrument_of(assessment)
-    answers = assessments.answers_of(session=session, assessment=assessment)
-    return _review(request, assessment, business, instrument, answers, 200)
+def review(request: Request, owned: OwnCopy, session: SessionDep) -> Response:
+    copy, business = owned
+    if (elsewhere := _elsewhere(copy, "review")) is not None:
+        return elsewhere
+    return _review(request, session, copy, business, [], 200)
 
 
-def _review(request, assessment, business, instrument, answers, status) -> Response:  # noqa: ANN001
-    all_pages = assessments.pages(instrument, business)
-    missing = assessments.missing(instrument, business, answers)
+def _review(request: Request, session: SessionDep, copy: Assessment, business: Business, missing: list,
+            status: int, refusal: str | None = None) -> Response:
+    instrument = rounds.instrument_of(copy)
+    saved = rounds.answers_of(session, copy)
+    all_pages = layout.pages(instrument, business.vsic_section, business.size_class)
+    missing = missing or layout.missing(instrument, business.vsic_section, business.size_class, saved)
     page_of = {q.id: p.number for p in all_pages for q in p.questions}
     return render(request, "review.html", {
-        "assessment": assessment, "business": business, "instrument": instrument, "pages": all_pages,
-        "missing": [(q, page_of[q.id]) for q in missing],
-        "progress": assessments.progress(instrument, business, answers),
+        "assessment": copy, "business": business, "instrument": instrument, "pages": all_pages,
+        "missing": [(q, page_of[q.id]) for q in missing], "progress": _progress(instrument, business, saved),
+        "refusal": refusal,
     }, status_code=status)
 
 
 @router.post("/assessments/{assessment_id}/submit")
-def submit(request: Request, owned: OwnedAssessment, session: SessionDep) -> Response:
-    assessment, business = owned
-    missing = assessments.submit(session=session, assessment=assessment, business=business)
+def submit(request: Request, owned: OwnCopy, session: SessionDep) -> Response:
+    copy, business = owned
+    round_ = session.get(rounds.AssessmentRound, copy.round_id)
+    if copy.status == "draft" and (round_ is None or round_.status != "open"):
+        return _review(request, session, copy, business, [], 422, refusal=answers.ROUND_CLOSED)
+    missing = rounds.submit(session=session, copy=copy, business=business)
     if missing:
-        instrument = assessments.instrument_of(assessment)
-        answers = assessments.answers_of(session=session, assessment=assessment)
-        return _review(request, assessment, business, instrument, answers, 422)
-    return RedirectResponse(f"/assessments/{assessment.id}/results", status_code=303)
+        return _review(request, session, copy, business, missing, 422)
+    return RedirectResponse(f"/assessments/{copy.id}/results", status_code=303)

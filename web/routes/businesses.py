@@ -1,14 +1,14 @@
-"""Business profiles: create, view (with assessments and history links), edit."""
+"""Business profiles (create, view with their rounds, edit), their people, and requests to join."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assessment import assessments, businesses, reference
-from assessment.messages import FormErrors
+from assessment import businesses, people, reference, rounds, taxcode
+from assessment.messages import FormErrors, NotAllowed
 from questionnaires import loader
-from web.deps import CurrentUser, FormDep, OwnedBusiness, SessionDep, require_roles
+from web.deps import CurrentUser, FormDep, ManageBusiness, RowId, SessionDep, ViewBusiness, require_roles
 from web.templating import render
 
 router = APIRouter(prefix="/businesses", dependencies=[require_roles("owner")])
@@ -38,31 +38,71 @@ def create(request: Request, user: CurrentUser, session: SessionDep, form: FormD
         business = businesses.create_business(session=session, owner=user, form=values)
     except FormErrors as exc:
         return _form_page(request, values, exc.errors, status=422)
+    except businesses.AlreadyRegistered as exc:
+        return render(request, "already_registered.html", {"tax_code": exc.tax_code, "sent": False},
+                      status_code=409)
     return RedirectResponse(f"/businesses/{business.id}", status_code=303)
 
 
+@router.post("/join-requests")
+def request_to_join(request: Request, user: CurrentUser, session: SessionDep, tax_code: str = Form("")) -> Response:
+    """Ask the owners of a registered tax code to let this person join. The answer is the same whether
+    or not the request could be sent to anyone (an unknown code too), so codes cannot be probed."""
+    try:
+        code = taxcode.normalise(tax_code)
+    except taxcode.TaxCodeError:
+        raise HTTPException(status_code=400) from None
+    business = businesses.find_by_tax_code(session, code)
+    try:
+        if business is not None:
+            people.request_to_join(session=session, user=user, business=business)
+    except NotAllowed as exc:
+        return render(request, "already_registered.html", {"tax_code": code, "sent": False, "refusal": str(exc)},
+                      status_code=429 if "too many" in str(exc) else 422)
+    return render(request, "already_registered.html", {"tax_code": code, "sent": True})
+
+
 @router.get("/{business_id}")
-def show(request: Request, business: OwnedBusiness, session: SessionDep) -> Response:
+def show(request: Request, business: ViewBusiness, session: SessionDep) -> Response:
     return render(request, "business.html", {
         "business": business,
         "ward": reference.wards().get(business.ward_code),
         "section": reference.sections(business.vsic_version).get(business.vsic_section),
-        "assessments": assessments.assessments_of(session=session, business=business),
+        "rounds": rounds.rounds_of(session, business),
         "instruments": loader.catalogue(),
+        "pending": len(people.pending_requests(session, business)),
     })
 
 
 @router.get("/{business_id}/edit")
-def edit(request: Request, business: OwnedBusiness) -> Response:
+def edit(request: Request, business: ManageBusiness) -> Response:
     values = {k: str(getattr(business, k)) for k in businesses.FIELDS}
     return _form_page(request, values, {}, business)
 
 
 @router.post("/{business_id}")
-def update(request: Request, business: OwnedBusiness, session: SessionDep, form: FormDep) -> Response:
+def update(request: Request, business: ManageBusiness, session: SessionDep, form: FormDep) -> Response:
     values = _fields(form)
     try:
         businesses.update_business(session=session, business=business, form=values)
     except FormErrors as exc:
         return _form_page(request, values, exc.errors, business, status=422)
     return RedirectResponse(f"/businesses/{business.id}", status_code=303)
+
+
+@router.get("/{business_id}/people")
+def people_page(request: Request, business: ManageBusiness, session: SessionDep) -> Response:
+    return render(request, "people.html", {
+        "business": business, "members": people.members_of(session, business),
+        "requests": people.pending_requests(session, business)})
+
+
+@router.post("/{business_id}/join-requests/{request_id}")
+def decide(business: ManageBusiness, session: SessionDep, request_id: RowId, decision: str = Form("")) -> Response:
+    if decision not in ("approve", "refuse"):
+        raise HTTPException(status_code=400)
+    try:
+        people.decide(session=session, business=business, request_id=request_id, approve=decision == "approve")
+    except NotAllowed:
+        raise HTTPException(status_code=404) from None
+    return RedirectResponse(f"/businesses/{business.id}/people", status_code=303)

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from assessment import accounts, businesses
+from assessment import access, accounts
 from questionnaires import loader
 from web.deps import LANG_COOKIE, LoadUser, MaybeUser, SessionDep, SettingsDep
 from web.i18n import LANGUAGES
@@ -19,8 +19,11 @@ probe_router = APIRouter()  # for the proxy and monitoring: no user, no cookies
 
 @router.get("/")
 def home(request: Request, user: MaybeUser, session: SessionDep) -> Response:
-    owned = businesses.businesses_of(session=session, owner=user) if user and user.role == "owner" else []
-    return render(request, "home.html", {"instruments": loader.catalogue(), "businesses": owned})
+    return render(request, "home.html", {
+        "instruments": loader.catalogue(),
+        "businesses": access.businesses_of(session, user) if user else [],
+        "copies": access.own_copies(session, user) if user else [],
+    })
 
 
 @probe_router.get("/healthz")

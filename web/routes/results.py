@@ -1,118 +1,138 @@
-"""Results, peer comparison, the what-if sandbox, charts, the PDF report and the history."""
+"""Results of a submitted copy (frozen scores), peers, the what-if sandbox, charts, the PDF report and
+the history of a business's closed rounds."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
-from assessment import assessments, results
+from assessment import answers, chart_cache, layout, results, rounds
+from assessment.models import Assessment, AssessmentRound, Business
 from questionnaires import loader
 from web import charts, pdf
-from web.deps import FormDep, OwnedAssessment, OwnedBusiness, SessionDep, SettingsDep, require_roles
+from web.deps import FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
 from web.i18n import translate
 from web.templating import render
 
 router = APIRouter(dependencies=[require_roles("owner")])
 SVG = "image/svg+xml"
+PRIVATE_CACHE = "private, no-cache"  # revalidated with the ETag: a 304 costs no rendering
 
 
-def _submitted(owned) -> tuple:  # noqa: ANN001
-    assessment, business = owned
-    if assessment.status != "submitted":
+def _submitted(owned: tuple[Assessment, Business]) -> tuple[Assessment, Business]:
+    copy, business = owned
+    if layout.view_for(copy.status, "results") != "results":
         raise HTTPException(status_code=404)
-    return assessment, business
+    return copy, business
 
 
-def _labels(view: results.ResultView, lang: str) -> list[str]:
-    return [d.dimension.name.get(lang) for d in view.dimensions]
+def _peers(session: Session, copy: Assessment, minimum: int) -> results.Peers:
+    """The copy's round among its peers (once the round is closed with a result)."""
+    return results.peers(session=session, round_=session.get(AssessmentRound, copy.round_id), minimum=minimum)
 
 
 @router.get("/assessments/{assessment_id}/results")
-def show(request: Request, owned: OwnedAssessment, session: SessionDep, settings: SettingsDep) -> Response:
-    assessment, business = owned
-    if assessment.status != "submitted":
-        return RedirectResponse(f"/assessments/{assessment.id}", status_code=303)
-    view = results.result_of(session=session, assessment=assessment, business=business)
-    peers, percentile = results.peer_percentile(session=session, assessment=assessment, minimum=settings.peer_min)
-    answers = assessments.answers_of(session=session, assessment=assessment)
-    _, suggestions = results.what_if(view.instrument, business, answers)
+def show(request: Request, owned: ViewCopy, session: SessionDep, settings: SettingsDep) -> Response:
+    copy, business = owned
+    if layout.view_for(copy.status, "results") != "results":
+        return RedirectResponse(f"/assessments/{copy.id}", status_code=303)
+    view = results.copy_result(session=session, copy=copy)
+    saved = rounds.answers_of(session, copy)
+    _, suggestions = results.what_if(view.instrument, business, saved)
+    peers = _peers(session, copy, settings.peer_min)
     return render(request, "results.html", {
-        "assessment": assessment, "business": business, "view": view, "peers": peers,
-        "percentile": percentile, "peer_min": settings.peer_min, "answers": answers,
+        "assessment": copy, "business": business, "view": view, "peers": peers.count,
+        "percentile": peers.percentile, "peer_min": settings.peer_min, "answers": saved,
         "sandbox": view, "suggestions": suggestions,
-        "questions": assessments.applicable(view.instrument, business),
+        "questions": layout.applicable(view.instrument, business.vsic_section, business.size_class),
+        "round": session.get(AssessmentRound, copy.round_id),
     })
 
 
 @router.post("/assessments/{assessment_id}/what-if")
-def what_if(request: Request, owned: OwnedAssessment, form: FormDep) -> Response:
-    """Score sandbox answers; the stored assessment is never touched."""
-    assessment, business = _submitted(owned)
-    instrument = assessments.instrument_of(assessment)
+def what_if(request: Request, owned: ViewCopy, form: FormDep) -> Response:
+    """Score sandbox answers; the stored copy is never touched."""
+    copy, business = _submitted(owned)
+    instrument = rounds.instrument_of(copy)
     sandbox = {}
-    for question in assessments.applicable(instrument, business):
-        chosen = [str(v) for v in form.getlist(f"q_{question.id}")]
+    for question in layout.applicable(instrument, business.vsic_section, business.size_class):
         try:
-            value = assessments.answer_value(question, chosen)
-        except assessments.NotAllowed:
+            value = answers.answer_value(question, [str(v) for v in form.getlist(f"q_{question.id}")])
+        except answers.NotAllowed:
             value = None
         if value is not None:
             sandbox[question.id] = value
     view, suggestions = results.what_if(instrument, business, sandbox)
     return render(request, "results.html", {"sandbox": view, "suggestions": suggestions,
-                                            "assessment": assessment}, block="sandbox")
+                                            "assessment": copy}, block="sandbox")
+
+
+def _svg(request: Request, chart: chart_cache.RenderedChart) -> Response:
+    headers = {"ETag": f'"{chart.etag}"', "Cache-Control": PRIVATE_CACHE}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(chart.body, media_type=SVG, headers=headers)
 
 
 @router.get("/assessments/{assessment_id}/charts/{kind}.svg")
-def chart(request: Request, owned: OwnedAssessment, session: SessionDep, kind: str) -> Response:
-    assessment, business = _submitted(owned)
-    view = results.result_of(session=session, assessment=assessment, business=business)
-    labels = _labels(view, request.state.lang)
-    if kind == "radar":
-        body = charts.to_svg(charts.radar(labels, view.scores))
-    elif kind == "bars":
-        levels = view.instrument.levels
-        body = charts.to_svg(charts.bars(labels, view.scores, [lv.min_score for lv in levels],
-                                         [lv.name.get(request.state.lang) for lv in levels]))
-    else:
+def chart(request: Request, owned: ViewCopy, session: SessionDep, kind: str) -> Response:
+    """A chart of a submitted copy's frozen scores: rendered on its first view, then served from the
+    database with its ETag (a browser that has it gets 304)."""
+    copy, _business = _submitted(owned)
+    if kind not in ("radar", "bars"):
         raise HTTPException(status_code=404)
-    return Response(body, media_type=SVG, headers={"Cache-Control": "private, max-age=300"})
+    lang = request.state.lang
+
+    def draw() -> bytes:
+        view = results.copy_result(session=session, copy=copy)
+        labels = [d.dimension.name.get(lang) for d in view.dimensions]
+        if kind == "radar":
+            return charts.to_svg(charts.radar(labels, view.scores))
+        levels = view.instrument.levels
+        return charts.to_svg(charts.bars(labels, view.scores, [lv.min_score for lv in levels],
+                                         [lv.name.get(lang) for lv in levels]))
+
+    stored = chart_cache.cached(session, key=f"copy/{copy.id}/{kind}/{lang}", assessment_id=copy.id,  # type: ignore[arg-type]
+                                render=draw)
+    return _svg(request, stored)
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")
-def report(request: Request, owned: OwnedAssessment, session: SessionDep, settings: SettingsDep) -> Response:
-    assessment, business = _submitted(owned)
-    view = results.result_of(session=session, assessment=assessment, business=business)
-    peers, percentile = results.peer_percentile(session=session, assessment=assessment, minimum=settings.peer_min)
-    body = pdf.report_pdf(view=view, business=business, assessment=assessment, lang=request.state.lang,
-                          peers=peers, percentile=percentile, peer_min=settings.peer_min)
-    filename = f"dxmaturity-{assessment.instrument_id}-{assessment.id}.pdf"
+def report(request: Request, owned: ViewCopy, session: SessionDep, settings: SettingsDep) -> Response:
+    copy, business = _submitted(owned)
+    view = results.copy_result(session=session, copy=copy)
+    peers = _peers(session, copy, settings.peer_min)
+    body = pdf.report_pdf(view=view, business=business, assessment=copy, lang=request.state.lang,
+                          peers=peers.count, percentile=peers.percentile, peer_min=settings.peer_min)
+    filename = f"dxmaturity-{copy.instrument_id}-{copy.id}.pdf"
     return Response(body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
-def _history(session, business, instrument_id):  # noqa: ANN001, ANN202
-    try:
-        instrument = loader.latest(instrument_id)
-    except KeyError:
-        raise HTTPException(status_code=404) from None
-    return instrument, results.history(session=session, business=business, instrument_id=instrument_id)
+def _history(session: Session, business: Business, instrument_id: str) -> list[results.VersionHistory]:
+    if instrument_id not in loader.bundled():
+        raise HTTPException(status_code=404)
+    return results.history(session=session, business=business, instrument_id=instrument_id)
 
 
 @router.get("/businesses/{business_id}/history/{instrument_id}")
-def history(request: Request, business: OwnedBusiness, session: SessionDep, instrument_id: str) -> Response:
-    instrument, points = _history(session, business, instrument_id)
-    return render(request, "history.html", {"business": business, "instrument": instrument, "points": points})
+def history(request: Request, business: ViewBusiness, session: SessionDep, instrument_id: str) -> Response:
+    groups = _history(session, business, instrument_id)
+    return render(request, "history.html", {"business": business, "instrument": loader.latest(instrument_id),
+                                            "groups": groups})
 
 
-@router.get("/businesses/{business_id}/history/{instrument_id}/chart.svg")
-def history_chart(request: Request, business: OwnedBusiness, session: SessionDep, instrument_id: str) -> Response:
-    instrument, points = _history(session, business, instrument_id)
-    if not points:
+@router.get("/businesses/{business_id}/history/{instrument_id}/{version}/chart.svg")
+def history_chart(request: Request, business: ViewBusiness, session: SessionDep, instrument_id: str,
+                  version: str) -> Response:
+    """One version's history: its points labelled with that version's own dimensions."""
+    group = next((g for g in _history(session, business, instrument_id) if g.instrument.version == version), None)
+    if group is None:
         raise HTTPException(status_code=404)
     lang = request.state.lang
-    series = {d.name.get(lang): [p.dimensions.get(d.id) for p in points] for d in instrument.dimensions}
-    dates = [p.assessment.submitted_at.strftime("%Y-%m-%d") for p in points]
-    body = charts.to_svg(charts.progress(dates, [p.overall for p in points], series,
+    series = {d.name.get(lang): [p.dimensions.get(d.id) for p in group.points] for d in group.instrument.dimensions}
+    dates = [p.round.closed_at.strftime("%Y-%m-%d") for p in group.points]  # type: ignore[union-attr]
+    body = charts.to_svg(charts.progress(dates, [p.overall for p in group.points], series,
                                          overall_label=translate(lang, "Overall")))
     return Response(body, media_type=SVG, headers={"Cache-Control": "private, max-age=60"})
