@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -100,15 +101,27 @@ def copies_of(session: Session, round_: AssessmentRound) -> list[tuple[Assessmen
     return [(a, u, int(n)) for a, u, n in rows]
 
 
-def rounds_of(session: Session, business: Business) -> list[tuple[AssessmentRound, int, int]]:
-    """The business's rounds, newest first, with their submitted and total copies."""
+@dataclass(frozen=True)
+class RoundLine:
+    """A round as the business page lists it."""
+
+    round: AssessmentRound
+    submitted: int  # copies submitted
+    copies: int
+    own_copy: Assessment | None  # the viewer's own copy, if they have one
+
+
+def rounds_of(session: Session, business: Business, viewer: User) -> list[RoundLine]:
+    """The business's rounds, newest first, with their submitted and total copies and the viewer's copy."""
     submitted = func.count(case((Assessment.status == "submitted", 1)))
     rows = session.exec(
         select(AssessmentRound, submitted, func.count(Assessment.id))  # type: ignore[arg-type]
         .outerjoin(Assessment, Assessment.round_id == AssessmentRound.id)  # type: ignore[arg-type]
         .where(AssessmentRound.business_id == business.id)
-        .group_by(AssessmentRound.id).order_by(col(AssessmentRound.id).desc()))
-    return [(r, int(s or 0), int(n)) for r, s, n in rows]
+        .group_by(AssessmentRound.id).order_by(col(AssessmentRound.id).desc())).all()
+    own = {c.round_id: c for c in session.exec(select(Assessment).where(
+        Assessment.business_id == business.id, Assessment.respondent_id == viewer.id))}
+    return [RoundLine(r, int(s or 0), int(n), own.get(r.id)) for r, s, n in rows]
 
 
 def own_copy_in(session: Session, round_: AssessmentRound, user: User) -> Assessment | None:

@@ -63,12 +63,12 @@ def request_to_join(request: Request, user: CurrentUser, session: SessionDep, ta
 
 
 @router.get("/{business_id}")
-def show(request: Request, business: ViewBusiness, session: SessionDep) -> Response:
+def show(request: Request, business: ViewBusiness, user: CurrentUser, session: SessionDep) -> Response:
     return render(request, "business.html", {
         "business": business,
         "ward": reference.wards().get(business.ward_code),
         "section": reference.sections(business.vsic_version).get(business.vsic_section),
-        "rounds": rounds.rounds_of(session, business),
+        "rounds": rounds.rounds_of(session, business, user),
         "instruments": loader.catalogue(),
         "pending": len(people.pending_requests(session, business)),
     })
