@@ -56,3 +56,22 @@ def test_gated_overall_level_example():
     three = np.array([[forming] * 3 + [beginning] * 3])
     assert overall_levels(np.array([45.0]), four, mic).tolist() == [forming]
     assert overall_levels(np.array([45.0]), three, mic).tolist() == [beginning]
+
+
+def test_a_round_of_two_copies(example):
+    """docs/method.md section 8: responses 1 and 2 as two respondents' copies of one round."""
+    from scoring import combine_respondents
+
+    one = score(codes_for(example, {"a1": "partly", "a2": "email|web|shop", "a3": "na", "b1": "partly", "c1": "na"}),
+                example)
+    two = score(codes_for(example, {"a1": "yes", "a2": "email|paper", "a3": "no", "b1": "no", "c1": "yes"}), example)
+    copies = np.vstack([one.dimension_scores, two.dimension_scores])
+    round_ = combine_respondents(copies, example)
+    assert_allclose(round_.dimension_scores[0], [(200 / 3 + 52.5) / 2, 25.0, 100.0])
+    assert round(float(round_.dimension_scores[0, 0]), 6) == 59.583333
+    assert round_.dimension_levels[0].tolist() == [2, 1, 3]
+    assert round(float(round_.overall[0]), 6) == 61.041667
+    assert round_.overall_level.tolist() == [2]
+    assert round(float((one.overall[0] + two.overall[0]) / 2), 6) == 56.180556  # not the mean of the overalls
+    nobody = combine_respondents(np.full((2, 3), np.nan), example)
+    assert np.isnan(nobody.overall[0]) and nobody.overall_level.tolist() == [NO_LEVEL]
