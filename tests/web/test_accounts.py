@@ -115,3 +115,19 @@ def test_cli_user_create(database_url, engine, monkeypatch):
         assert again.exit_code == 1 and "already exists" in again.stderr
     finally:
         get_settings.cache_clear()
+
+
+def test_signing_up_from_an_invitation_link_comes_back_to_it(client):
+    """A colleague who follows an invitation link without an account: login page → sign-up → the link."""
+    response = client.get("/invitations/some-token")
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/invitations/some-token"
+    login_page = BeautifulSoup(client.get(response.headers["location"]).text, "html.parser")
+    signup_link = login_page.select_one("main a[href^='/signup']")["href"]
+    assert signup_link == "/signup?next=/invitations/some-token"
+    form = BeautifulSoup(client.get(signup_link).text, "html.parser")
+    assert form.select_one("form[action='/signup'] input[name=next]")["value"] == "/invitations/some-token"
+    done = client.submit("/signup", {"email": "it@example.vn", "password": "long-enough-password",
+                                     "display_name": "IT", "next": "/invitations/some-token"})
+    assert done.status_code == 303 and done.headers["location"] == "/invitations/some-token"
+    evil = BeautifulSoup(client.get("/signup?next=//evil.example").text, "html.parser")
+    assert evil.select_one("form[action='/signup'] input[name=next]")["value"] == "/"  # no open redirect

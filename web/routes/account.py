@@ -26,23 +26,27 @@ def _logged_in(request: Request, session, settings, user, target: str) -> Respon
 
 
 @router.get("/signup")
-def signup_form(request: Request) -> Response:
-    return render(request, "signup.html", {"errors": {}, "values": {}})
+def signup_form(request: Request, next: str = "/businesses/new") -> Response:
+    return render(request, "signup.html", {"errors": {}, "values": {}, "next": _safe_next(next)})
 
 
 @router.post("/signup")
 def signup(
     request: Request, session: SessionDep, settings: SettingsDep,
     email: str = Form(""), password: str = Form(""), display_name: str = Form(""),
+    next: str = Form("/businesses/new"),
 ) -> Response:
+    """Create an account and log in; then go on to ``next`` (an invitation link the visitor followed)
+    or to registering a business."""
     try:
         user = accounts.create_user(session=session, email=email, password=password, display_name=display_name,
                                     language=request.state.lang)
     except FormErrors as exc:
         return render(request, "signup.html", {"errors": exc.errors,
-                                               "values": {"email": email, "display_name": display_name}},
+                                               "values": {"email": email, "display_name": display_name},
+                                               "next": _safe_next(next)},
                       status_code=422)
-    return _logged_in(request, session, settings, user, "/businesses/new")
+    return _logged_in(request, session, settings, user, next)
 
 
 @router.get("/login")
