@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from questionnaires.checks import reference_problems
 from questionnaires.schema import LANGUAGES, Instrument
@@ -55,7 +56,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _plain(error: dict) -> str:
+def _plain(error: ErrorDetails) -> str:
     loc, kind = error["loc"], error["type"]
     if kind == "missing":
         if loc and loc[-1] in LANGUAGES:

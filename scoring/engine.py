@@ -68,7 +68,8 @@ def check_codes(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray |
 
 def question_scores(codes: np.ndarray, model: ScoringModel) -> np.ndarray:
     """Question scores in [0, 1], shape (n, Q); NaN where not applicable."""
-    return model.table.take(codes + model.offsets)
+    scores: np.ndarray = model.table.take(codes + model.offsets)
+    return scores
 
 
 def _dimension_chunk(s: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> np.ndarray:
@@ -89,13 +90,6 @@ def _dimension_chunk(s: np.ndarray, model: ScoringModel, applicable: np.ndarray 
         denominator = answered.astype(np.float64) @ model.membership
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 1e-12, 100.0 * numerator / denominator, np.nan)
-
-
-def dimension_scores(
-    codes: np.ndarray, model: ScoringModel, *, applicable: np.ndarray | None = None
-) -> np.ndarray:
-    """D_d = 100 · Σ w_q s_q / Σ w_q over answered, applicable questions; NaN if there are none."""
-    return score(codes, model, applicable=applicable).dimension_scores
 
 
 def overall_scores(dimension: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -125,12 +119,13 @@ def overall_levels(overall: np.ndarray, dimension_levels: np.ndarray, model: Sco
     """The overall level by the instrument's rule ("score" or "gated")."""
     if model.gate_levels is None:
         return levels_of(overall, model.level_mins, above=model.above)
+    assert model.gate_mins is not None and model.gate_min_dimensions is not None  # set with gate_levels
     # "at least k dimensions at level L or higher" <=> the k-th highest dimension level is >= L
     ranked = np.sort(dimension_levels, axis=1)[:, ::-1]
     kth = np.where(model.gate_min_dimensions > 0,
                    ranked[:, np.maximum(model.gate_min_dimensions - 1, 0)], np.iinfo(np.int64).max)
     ok = passes(overall[:, None], model.gate_mins[None, :], above=model.above) & (kth >= model.gate_levels)
-    best = np.where(ok, model.gate_levels, 0).max(axis=1, initial=0)
+    best: np.ndarray = np.where(ok, model.gate_levels, 0).max(axis=1, initial=0)
     best[np.isnan(overall)] = NO_LEVEL
     return best
 
