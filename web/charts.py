@@ -10,9 +10,15 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.projections.polar import PolarAxes
+    from matplotlib.typing import RcKeyType
 
 FONT = "DejaVu Sans"
 INK = "#222222"
@@ -25,7 +31,7 @@ LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 TICKS = [0, 20, 40, 60, 80, 100]
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": FONT,
     "font.size": 9,
     "axes.edgecolor": MUTED,
@@ -38,11 +44,11 @@ STYLE = {
 }
 
 
-def _figure(width: float = 5.0, height: float = 4.0, **kwargs) -> Figure:
+def _figure(width: float = 5.0, height: float = 4.0, **kwargs: Any) -> Figure:
     return Figure(figsize=(width, height), layout="constrained", **kwargs)
 
 
-def _clean(values: list[float | None]) -> list[float]:
+def _clean(values: Sequence[float | None]) -> list[float]:
     """Missing or not-a-number scores are drawn as 0 (radar, bars); never outside 0-100."""
     out = []
     for v in values:
@@ -62,7 +68,7 @@ def radar(labels: list[str], scores: list[float]) -> Figure:
     angles = [2 * math.pi * i / n for i in range(n)]
     with matplotlib.rc_context(STYLE):
         fig = _figure()
-        ax = fig.add_subplot(projection="polar")
+        ax = cast("PolarAxes", fig.add_subplot(projection="polar"))
         ax.set_theta_offset(math.pi / 2)
         ax.set_theta_direction(-1)
         ax.set_ylim(0, 100)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy.engine import Engine
@@ -109,7 +109,7 @@ MaybeUser = Annotated[User | None, Depends(load_user)]
 LoadUser = Depends(load_user)
 
 
-def require_roles(*roles: str):  # noqa: ANN201 - returns a dependency
+def require_roles(*roles: str) -> Any:  # a dependency: what FastAPI's Depends returns
     async def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise HTTPException(status_code=404)
@@ -145,29 +145,32 @@ FormDep = Annotated[FormData, Depends(form_data)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _found(found: object) -> object:
+_T = TypeVar("_T")
+
+
+def _found(found: _T | None) -> _T:
     if found is None:
         raise HTTPException(status_code=404)
     return found
 
 
-def business_for(action: Action):  # noqa: ANN201 - returns a dependency
+def business_for(action: Action) -> Any:  # a dependency
     def dependency(business_id: RowId, user: CurrentUser, session: SessionDep) -> Business:
-        return _found(access.business_for(session, user, business_id, action))  # type: ignore[return-value]
+        return _found(access.business_for(session, user, business_id, action))
 
     return Depends(dependency)
 
 
-def copy_for(action: Action):  # noqa: ANN201 - returns a dependency
+def copy_for(action: Action) -> Any:  # a dependency
     def dependency(assessment_id: RowId, user: CurrentUser, session: SessionDep) -> tuple[Assessment, Business]:
-        return _found(access.copy_for(session, user, assessment_id, action))  # type: ignore[return-value]
+        return _found(access.copy_for(session, user, assessment_id, action))
 
     return Depends(dependency)
 
 
-def round_for(action: Action):  # noqa: ANN201 - returns a dependency
+def round_for(action: Action) -> Any:  # a dependency
     def dependency(round_id: RowId, user: CurrentUser, session: SessionDep) -> tuple[AssessmentRound, Business]:
-        return _found(access.round_for(session, user, round_id, action))  # type: ignore[return-value]
+        return _found(access.round_for(session, user, round_id, action))
 
     return Depends(dependency)
 

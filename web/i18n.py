@@ -15,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import pass_context
+from jinja2.runtime import Context
 
 LANGUAGES = ("vi", "en")
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -42,11 +43,11 @@ def translate(lang: str, message: str) -> str:
 
 
 @pass_context
-def gettext(context, message: str) -> str:  # noqa: ANN001 - a Jinja context
+def gettext(context: Context, message: str) -> str:
     """Jinja's newstyle gettext calls this with the template context, then fills in variables."""
     return translate(context.get("lang_code", "vi"), message)
 
 
 @pass_context
-def ngettext(context, singular: str, plural: str, n: int) -> str:  # noqa: ANN001
+def ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return translations(pick(context.get("lang_code"))).ngettext(singular, plural, n)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 from fpdf import FPDF
@@ -18,6 +19,10 @@ from fpdf.fonts import FontFace
 
 from web import charts
 from web.i18n import translate
+
+if TYPE_CHECKING:
+    from assessment.models import Assessment, Business
+    from assessment.results import ResultView
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
@@ -77,8 +82,8 @@ class _Report(FPDF):
         self.ln(2)
 
 
-def report_pdf(*, view, business, assessment, lang: str, peers: int, percentile: float | None,  # noqa: ANN001
-               peer_min: int) -> bytes:
+def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, lang: str, peers: int,
+               percentile: float | None, peer_min: int) -> bytes:
     """The PDF report of ``view`` (an :class:`assessment.results.ResultView`) in ``lang``."""
 
     def _(message: str) -> str:

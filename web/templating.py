@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2_fragments import render_block
 
+from questionnaires.schema import Text
 from web import i18n
 
 environment = Environment(
@@ -27,7 +29,7 @@ environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True
 
 
 @pass_context
-def in_language(context, text) -> str:  # noqa: ANN001 - a Jinja context and a bilingual Text
+def in_language(context: Context, text: Text | None) -> str:
     return "" if text is None else text.get(context.get("lang_code", "vi"))
 
 

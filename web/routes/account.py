@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from assessment import accounts
 from assessment.messages import FormErrors
+from assessment.models import User
+from assessment.settings import Settings
 from web.deps import SESSION_COOKIE, CurrentUser, LoadUser, SessionDep, SettingsDep
 from web.templating import render
 
@@ -17,7 +20,7 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
-def _logged_in(request: Request, session, settings, user, target: str) -> Response:  # noqa: ANN001
+def _logged_in(request: Request, session: Session, settings: Settings, user: User, target: str) -> Response:
     token = accounts.start_session(session=session, user=user, days=settings.session_days)
     response = RedirectResponse(_safe_next(target), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_days * 86400, httponly=True,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from assessment import accounts
 from assessment.messages import FormErrors
@@ -15,8 +17,8 @@ from web.templating import render
 router = APIRouter(prefix="/admin", dependencies=[require_roles("admin")])
 
 
-def _page(request: Request, session, **context) -> Response:  # noqa: ANN001, ANN003
-    users = session.exec(select(User).where(User.role != "owner").order_by(User.id)).all()
+def _page(request: Request, session: Session, **context: Any) -> Response:
+    users = session.exec(select(User).where(User.role != "owner").order_by(col(User.id))).all()
     status = 422 if context.get("errors") else 200
     return render(request, "admin_users.html",
                   {"users": users, "roles": ROLES[1:], "errors": {}, "values": {}, "created": None, **context},

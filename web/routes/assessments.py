@@ -12,6 +12,7 @@ from starlette.routing import Route
 from assessment import answers, layout, rounds
 from assessment.messages import NotAllowed
 from assessment.models import MAX_ID, Assessment, Business
+from questionnaires.schema import Instrument
 from web.deps import (
     SESSION_COOKIE,
     CurrentUser,
@@ -78,7 +79,7 @@ def page(request: Request, owned: OwnCopy, session: SessionDep, number: int) -> 
     })
 
 
-def _progress(instrument, business: Business, saved: dict[str, str]) -> answers.Progress:  # noqa: ANN001
+def _progress(instrument: Instrument, business: Business, saved: dict[str, str]) -> answers.Progress:
     asked = layout.asked_ids(instrument, business.vsic_section, business.size_class)
     return answers.Progress(sum(1 for q in asked if q in saved), len(asked))
 

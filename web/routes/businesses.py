@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assessment import businesses, people, reference, rounds, taxcode
 from assessment.messages import FormErrors, NotAllowed
+from assessment.models import Business
 from questionnaires import loader
 from web.deps import CurrentUser, FormDep, ManageBusiness, RowId, SessionDep, ViewBusiness, require_roles
 from web.templating import render
@@ -18,7 +19,8 @@ def _fields(form: FormDep) -> dict[str, str]:
     return {k: str(form.get(k) or "") for k in businesses.FIELDS}
 
 
-def _form_page(request: Request, values: dict, errors: dict, business=None, status: int = 200) -> Response:  # noqa: ANN001
+def _form_page(request: Request, values: dict[str, str], errors: dict[str, str], business: Business | None = None,
+               status: int = 200) -> Response:
     return render(request, "business_form.html", {
         "values": values, "errors": errors, "business": business,
         "wards": sorted(reference.wards().values(), key=lambda w: w.name_vi),
