@@ -35,7 +35,7 @@ def _metadata() -> MetaData:
 def _revision(connection: Connection) -> str | None:
     try:
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # noqa: BLE001 - a database created without Alembic has no such table
+    except Exception:  # a database created without Alembic has no such table
         return None
 
 
@@ -92,11 +92,11 @@ def restore(engine: Engine, source: IO[str]) -> dict[str, int]:
         if header.get("schema") and _revision(connection) not in (None, header["schema"]):
             raise BackupError(f"the backup is of schema {header['schema']}, the database is at "
                               f"{_revision(connection)}: upgrade both to the same revision first")
-        for name, table in tables.items():
-            if connection.execute(select(func.count()).select_from(table)).scalar():
+        for name, existing in tables.items():
+            if connection.execute(select(func.count()).select_from(existing)).scalar():
                 raise BackupError(f"the database is not empty (table {name!r} has rows); restore needs an empty one")
         batch: list[dict] = []
-        current = None
+        current = ""  # the table of the rows in batch (no table is named "")
 
         def flush() -> None:
             if batch:

@@ -18,8 +18,10 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import create_engine
 
 DEFAULT_POOL_SIZE = 20  # for tools and tests; the web app takes DXM_DB_POOL_SIZE
@@ -41,7 +43,7 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE, **kwargs: Any) 
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -65,11 +67,12 @@ def ping_connections_that_sat_idle(engine: Engine) -> None:
     and one broken while in use fails its request with or without a ping."""
 
     @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_connection, record) -> None:  # noqa: ANN001 - DB-API objects
+    def _idle_from(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+    def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry,
+                      _proxy: PoolProxiedConnection) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return  # new, or back in the pool a moment ago
@@ -97,7 +100,7 @@ def driver_cursor(engine: Engine) -> Iterator[Any]:
     470 µs of Python), so the statements are compiled once (``driver_sql``) and run on the driver. The
     connection goes back to the pool; one the driver found broken is invalidated, so it is replaced."""
     pooled = engine.raw_connection()
-    driver = pooled.driver_connection
+    driver: Any = pooled.driver_connection  # psycopg's connection
     try:
         driver.autocommit = True
         with driver.cursor(row_factory=namedtuple_row) as cursor:
@@ -126,7 +129,7 @@ def _compiled_for_psycopg(statement: Any) -> tuple[str, dict[str, Any]]:
 @contextmanager
 def driver_cursor_of(session: OrmSession) -> Iterator[Any]:
     """A driver cursor in the session's own transaction (``answers.save`` outside the autosave)."""
-    driver = session.connection().connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection  # psycopg's connection
     with driver.cursor(row_factory=namedtuple_row) as cursor:
         yield cursor
 

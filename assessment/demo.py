@@ -12,8 +12,9 @@ import numpy as np
 from sqlmodel import Session, select
 
 from assessment import accounts, answers, businesses, layout, rounds
-from assessment.models import Assessment, Cohort, CohortMember, CohortTrainer, User, utcnow
+from assessment.models import Assessment, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
 from assessment.taxcode import check_digit
+from questionnaires.schema import Instrument
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -40,7 +41,8 @@ RESPONDENT = DemoAccount("it@demo.dxmaturity.vn", "owner", "Phạm Quốc Huy") 
 PEER_COUNT = 8  # businesses like the owner's, so the peer comparison shows a number
 
 
-def _random_answers(instrument, business, rng: np.random.Generator, skill: float) -> dict[str, str]:
+def _random_answers(instrument: Instrument, business: Business, rng: np.random.Generator,
+                    skill: float) -> dict[str, str]:
     """Answers leaning towards ``skill`` (0-1) of each question's range."""
     answers = {}
     for q in layout.applicable(instrument, business.vsic_section, business.size_class):
@@ -57,7 +59,8 @@ def _random_answers(instrument, business, rng: np.random.Generator, skill: float
     return answers
 
 
-def _answer(session: Session, copy: Assessment, business, skill: float, rng, complete: bool = True) -> None:  # noqa: ANN001
+def _answer(session: Session, copy: Assessment, business: Business, skill: float, rng: np.random.Generator,
+            complete: bool = True) -> None:
     answers_ = _random_answers(rounds.instrument_of(copy), business, rng, skill)
     if not complete:
         answers_ = dict(list(answers_.items())[: len(answers_) // 2])
@@ -66,8 +69,8 @@ def _answer(session: Session, copy: Assessment, business, skill: float, rng, com
                      chosen=value.split("|"))
 
 
-def _assess(session: Session, business, owner: User, instrument_id: str, skill: float, rng, days_ago: int,  # noqa: ANN001
-            submit: bool = True) -> Assessment:
+def _assess(session: Session, business: Business, owner: User, instrument_id: str, skill: float,
+            rng: np.random.Generator, days_ago: int, submit: bool = True) -> Assessment:
     """A round answered by ``owner`` alone, submitted (and so closed) ``days_ago`` days ago, or a half-done draft."""
     when = utcnow() - timedelta(days=days_ago)
     copy = rounds.open_round(session=session, business=business, user=owner, instrument_id=instrument_id, now=when)
@@ -112,7 +115,7 @@ def seed(session: Session) -> bool:
     return True
 
 
-def _team_round(session: Session, business, owner: User, rng) -> None:  # noqa: ANN001
+def _team_round(session: Session, business: Business, owner: User, rng: np.random.Generator) -> None:
     """A closed round answered by the owner and an invited colleague (the IT lead)."""
     colleague = accounts.create_user(session=session, email=RESPONDENT.email, password=DEMO_PASSWORD,
                                      display_name=RESPONDENT.name)
@@ -120,6 +123,7 @@ def _team_round(session: Session, business, owner: User, rng) -> None:  # noqa: 
     copy = rounds.open_round(session=session, business=business, user=owner, instrument_id="quick-check",
                              name="2026 — team", now=when)
     round_ = session.get(rounds.AssessmentRound, copy.round_id)
+    assert round_ is not None  # opened just above
     theirs = rounds.accept(session=session, token=rounds.invite(session=session, round_=round_, by=owner,
                                                                   label="IT lead"), user=colleague)
     for person_copy, skill in ((copy, 0.45), (theirs, 0.7)):
@@ -128,7 +132,7 @@ def _team_round(session: Session, business, owner: User, rng) -> None:  # noqa: 
     rounds.close(session=session, round_=round_, business=business, now=when)
 
 
-def _cohorts(session: Session, trainer: User, members: list) -> None:
+def _cohorts(session: Session, trainer: User, members: list[Business]) -> None:
     """Two courses run by the demo trainer: one finished, one under way."""
     today = utcnow().date()
     for name, code, start, end, businesses_ in (
@@ -140,8 +144,8 @@ def _cohorts(session: Session, trainer: User, members: list) -> None:
         cohort = Cohort(name=name, instrument_id="quick-check", starts_on=start, ends_on=end, join_code=code)
         session.add(cohort)
         session.flush()
-        session.add(CohortTrainer(cohort_id=cohort.id, user_id=trainer.id))
-        session.add_all([CohortMember(cohort_id=cohort.id, business_id=b.id) for b in businesses_])
+        session.add(CohortTrainer(cohort_id=cohort.id, user_id=trainer.id))  # type: ignore[arg-type]
+        session.add_all([CohortMember(cohort_id=cohort.id, business_id=b.id) for b in businesses_])  # type: ignore[arg-type]
     session.commit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -42,7 +43,7 @@ def downgrade_engine(engine: Engine, revision: str) -> None:
     _run(engine, lambda config: command.downgrade(config, revision))
 
 
-def _run(engine: Engine, step) -> None:  # noqa: ANN001 - a callable taking the Alembic config
+def _run(engine: Engine, step: Callable[[Config], None]) -> None:
     """Run ``step`` in one transaction. On SQLite, foreign keys are off meanwhile: a migration that
     rebuilds a table (SQLite's only way to change a column) drops the old one, and with foreign keys
     on that drop would cascade into every table that refers to it; they are checked at the end."""

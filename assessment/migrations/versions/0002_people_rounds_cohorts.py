@@ -21,7 +21,7 @@ import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0002"
@@ -196,7 +196,7 @@ def _content_hashes() -> dict[tuple[str, str], str]:
         from questionnaires import loader
 
         return {(i, v): loader.content_hash(ins) for i, vs in loader.bundled().items() for v, ins in vs.items()}
-    except Exception:  # noqa: BLE001 - a missing instrument leaves the hash empty, nothing else
+    except Exception:  # a missing instrument leaves the hash empty, nothing else
         return {}
 
 
