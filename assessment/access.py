@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assessment.models import (
     Assessment,
@@ -120,7 +120,7 @@ def _copy_lookup(*, by_login: bool) -> Any:
     (the autosave, which has looked nobody up yet); otherwise by user id (the copy routes)."""
     people = (_SESSION.join(_USER, _USER.c.id == _SESSION.c.user_id) if by_login else _USER)
     statement = (
-        select(_USER.c.id.label("user_id"), _USER.c.role, _USER.c.language,
+        select(_USER.c.id.label("user_id"), _USER.c.role, _USER.c.language,  # type: ignore[call-overload]
                _COPY.c.id.label("copy_id"), _COPY.c.status, _COPY.c.respondent_id, _COPY.c.instrument_id,
                _COPY.c.instrument_version, _COPY.c.business_id, _BUSINESS.c.vsic_section, _BUSINESS.c.size_class,
                _MEMBER.c.role.label("member_role"), _ROUND.c.status.label("round_status"))
@@ -149,7 +149,7 @@ def copy_relation(row: Any) -> Relation | None:
 
 def member_role(session: Session, user_id: int | None, business_id: int) -> str | None:
     """The person's role in the business (owner or respondent), None for a non-member."""
-    return session.exec(select(_MEMBER.c.role).where(  # type: ignore[call-overload]
+    return session.exec(select(_MEMBER.c.role).where(
         _MEMBER.c.business_id == business_id, _MEMBER.c.user_id == user_id)).first()
 
 
@@ -166,7 +166,7 @@ def copy_for(session: Session, user: User, copy_id: int, action: Action) -> tupl
     """The copy and its business when ``user`` may do ``action`` to it; None otherwise."""
     row = session.connection().execute(USER_AND_COPY, {"user_id": user.id, "copy_id": copy_id}).first()
     relation = None if row is None else copy_relation(row)
-    if relation is None or not allows(relation, action):
+    if row is None or relation is None or not allows(relation, action):
         return None
     copy, business = session.get(Assessment, copy_id), session.get(Business, row.business_id)
     return None if copy is None or business is None else (copy, business)
@@ -180,7 +180,7 @@ def round_for(
     if round_ is None:
         return None
     role = member_role(session, user.id, round_.business_id)
-    has_copy = role is not None and session.exec(select(_COPY.c.id).where(  # type: ignore[call-overload]
+    has_copy = role is not None and session.exec(select(_COPY.c.id).where(
         _COPY.c.round_id == round_id, _COPY.c.respondent_id == user.id)).first() is not None
     sees = user.role == "trainer" and trainer_sees_round(
         round_.instrument_id, round_.closed_at, cohort_spans(session, user, round_.business_id))
@@ -194,10 +194,10 @@ def round_for(
 
 def cohort_spans(session: Session, trainer: User, business_id: int) -> list[CohortSpan]:
     """The cohorts ``trainer`` runs that ``business_id`` is (or was) a member of."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Cohort.instrument_id, Cohort.starts_on, CohortMember.left_at)
-        .join(CohortMember, CohortMember.cohort_id == Cohort.id)
-        .join(CohortTrainer, CohortTrainer.cohort_id == Cohort.id)
+    rows = session.exec(
+        select(col(Cohort.instrument_id), col(Cohort.starts_on), col(CohortMember.left_at))
+        .join(CohortMember, col(CohortMember.cohort_id) == Cohort.id)
+        .join(CohortTrainer, col(CohortTrainer.cohort_id) == Cohort.id)
         .where(CohortMember.business_id == business_id, CohortTrainer.user_id == trainer.id)).all()
     return [CohortSpan(*row) for row in rows]
 
@@ -209,7 +209,7 @@ def businesses_of(session: Session, user: User) -> list[Business]:
         return []
     return list(session.exec(select(Business).join(BusinessMember, BusinessMember.business_id == Business.id)  # type: ignore[arg-type]
                              .where(BusinessMember.user_id == user.id, BusinessMember.role == "owner")
-                             .order_by(Business.id)))
+                             .order_by(col(Business.id))))
 
 
 def own_copies(session: Session, user: User) -> list[tuple[Assessment, AssessmentRound, Business]]:
@@ -219,9 +219,10 @@ def own_copies(session: Session, user: User) -> list[tuple[Assessment, Assessmen
         return []
     rows = session.exec(
         select(Assessment, AssessmentRound, Business)
-        .join(AssessmentRound, AssessmentRound.id == Assessment.round_id)
-        .join(Business, Business.id == Assessment.business_id)
-        .join(BusinessMember, and_(BusinessMember.business_id == Business.id, BusinessMember.user_id == user.id))
+        .join(AssessmentRound, col(AssessmentRound.id) == Assessment.round_id)
+        .join(Business, col(Business.id) == Assessment.business_id)
+        .join(BusinessMember, and_(col(BusinessMember.business_id) == Business.id,
+                                   col(BusinessMember.user_id) == user.id))
         .where(Assessment.respondent_id == user.id, BusinessMember.role == "respondent")
         .order_by(Assessment.id.desc()))  # type: ignore[union-attr]
     return [(a, r, b) for a, r, b in rows]

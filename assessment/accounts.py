@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assessment.messages import N_, FormErrors
 from assessment.models import ROLES, LoginFailure, User, WebSession, utcnow
@@ -95,7 +95,7 @@ def authenticate(
         raise FormErrors({"password": N_("Wrong e-mail or password.")})
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
-    session.exec(delete(LoginFailure).where(LoginFailure.key == keys[0]))  # type: ignore[call-overload]
+    session.exec(delete(LoginFailure).where(col(LoginFailure.key) == keys[0]))
     session.commit()
     return user
 
@@ -111,11 +111,11 @@ def login_digest(token: str | None) -> str | None:
 
 def start_session(*, session: Session, user: User, days: int) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + timedelta(days=days)))
+    session.add(WebSession(token_hash=_digest(token), user_id=user.id,  # type: ignore[arg-type]
+                           expires_at=utcnow() + timedelta(days=days)))
     # housekeeping: drop this user's expired sessions and old failure records
-    session.exec(delete(WebSession).where(  # type: ignore[call-overload]
-        WebSession.user_id == user.id, WebSession.expires_at < utcnow()))
-    session.exec(delete(LoginFailure).where(LoginFailure.at < utcnow() - timedelta(days=1)))  # type: ignore[call-overload]
+    session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.expires_at) < utcnow()))
+    session.exec(delete(LoginFailure).where(col(LoginFailure.at) < utcnow() - timedelta(days=1)))
     session.commit()
     return token
 
@@ -135,7 +135,7 @@ def user_for_token(*, session: Session, token: str | None) -> User | None:
 
 def end_session(*, session: Session, token: str | None) -> None:
     if token:
-        session.exec(delete(WebSession).where(WebSession.token_hash == _digest(token)))  # type: ignore[call-overload]
+        session.exec(delete(WebSession).where(col(WebSession.token_hash) == _digest(token)))
         session.commit()
 
 
@@ -149,8 +149,8 @@ def change_password(*, session: Session, user: User, current: str, new: str, kee
     user.password_hash = HASHER.hash(new)
     session.add(user)
     keep = _digest(keep_token) if keep_token else ""
-    session.exec(delete(WebSession).where(  # type: ignore[call-overload]
-        WebSession.user_id == user.id, or_(WebSession.token_hash != keep)))
+    session.exec(delete(WebSession).where(
+        col(WebSession.user_id) == user.id, or_(col(WebSession.token_hash) != keep)))
     session.commit()
 
 

@@ -16,7 +16,7 @@ JOIN_REQUESTS_PER_DAY = 5  # per person: enough for a real mistake, too few to p
 def members_of(session: Session, business: Business) -> list[tuple[BusinessMember, User]]:
     rows = session.exec(select(BusinessMember, User).join(User, User.id == BusinessMember.user_id)  # type: ignore[arg-type]
                         .where(BusinessMember.business_id == business.id)
-                        .order_by(BusinessMember.role != "owner", BusinessMember.created_at))
+                        .order_by(col(BusinessMember.role) != "owner", col(BusinessMember.created_at)))
     return [(m, u) for m, u in rows]
 
 
@@ -30,7 +30,7 @@ def request_to_join(*, session: Session, user: User, business: Business) -> Join
         JoinRequest.status == "pending")).first()
     if pending is not None:
         return pending
-    recent = session.exec(select(func.count()).select_from(JoinRequest).where(  # type: ignore[call-overload]
+    recent = session.exec(select(func.count()).select_from(JoinRequest).where(
         JoinRequest.user_id == user.id, JoinRequest.created_at > utcnow() - timedelta(days=1))).one()
     if recent >= JOIN_REQUESTS_PER_DAY:
         raise NotAllowed(N_("You have asked to join too many businesses today: try again tomorrow."))
@@ -49,8 +49,9 @@ def pending_requests(session: Session, business: Business) -> list[tuple[JoinReq
 
 def decide(*, session: Session, business: Business, request_id: int, approve: bool) -> None:
     """An owner approves (the person becomes a respondent) or refuses a pending request."""
-    decided = session.exec(update(JoinRequest).where(  # type: ignore[call-overload]
-        JoinRequest.id == request_id, JoinRequest.business_id == business.id, JoinRequest.status == "pending")
+    decided = session.exec(update(JoinRequest).where(
+        col(JoinRequest.id) == request_id, col(JoinRequest.business_id) == business.id,
+        col(JoinRequest.status) == "pending")
         .values(status="approved" if approve else "refused", decided_at=utcnow()))
     if decided.rowcount != 1:
         session.rollback()
@@ -58,5 +59,6 @@ def decide(*, session: Session, business: Business, request_id: int, approve: bo
     if approve:
         request = session.get(JoinRequest, request_id)
         if request is not None and session.get(BusinessMember, (business.id, request.user_id)) is None:
-            session.add(BusinessMember(business_id=business.id, user_id=request.user_id, role="respondent"))
+            session.add(BusinessMember(business_id=business.id, user_id=request.user_id,  # type: ignore[arg-type]
+                                       role="respondent"))
     session.commit()

@@ -105,7 +105,7 @@ def recommendations(instrument: Instrument, result: Scores, row: int = 0) -> lis
 def copy_result(*, session: Session, copy: Assessment) -> ResultView:
     """A submitted copy's frozen scores."""
     instrument = loader.get(copy.instrument_id, copy.instrument_version)
-    rows = session.exec(select(DimensionResult.dimension_id, DimensionResult.score).where(  # type: ignore[call-overload]
+    rows = session.exec(select(DimensionResult.dimension_id, DimensionResult.score).where(
         DimensionResult.assessment_id == copy.id)).all()
     return view_of(instrument, from_stored(instrument, dict(rows)))
 
@@ -195,7 +195,7 @@ def peers(*, session: Session, round_: AssessmentRound | None, minimum: int) -> 
     percentile counts ties as half; it is shown only with at least ``minimum`` peers."""
     if round_ is None or round_.status != "closed" or round_.overall_score is None:
         return Peers(0, None)
-    n, below, equal = session.exec(_PEER_COUNTS, params={  # type: ignore[call-overload]
+    n, below, equal = session.exec(_PEER_COUNTS, params={
         "x": round_.overall_score, "instrument_id": round_.instrument_id, "version": round_.instrument_version,
         "section": round_.vsic_section, "size": round_.size_class, "business_id": round_.business_id}).one()
     if n < minimum:
@@ -235,7 +235,7 @@ def history(*, session: Session, business: Business, instrument_id: str) -> list
         points = groups.setdefault(round_.instrument_version, [])
         dims = by_round.get(round_.id, {})  # type: ignore[arg-type]
         prev = points[-1].dimensions if points else {}
-        change = {d: (v - prev[d]) if v is not None and prev.get(d) is not None else None for d, v in dims.items()}
+        change = {d: (v - p) if v is not None and (p := prev.get(d)) is not None else None for d, v in dims.items()}
         points.append(HistoryPoint(round_, round_.overall_score or 0.0, dims, change))
     versions = sorted(groups, key=loader.version_key, reverse=True)
     return [VersionHistory(loader.get(instrument_id, v), groups[v]) for v in versions]

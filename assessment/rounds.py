@@ -36,6 +36,7 @@ from assessment.models import (
 )
 from assessment.scores import model_for, score_answers, stored_matrix
 from questionnaires import loader
+from questionnaires.schema import Instrument
 from scoring import NO_LEVEL, Scores, combine_respondents
 
 INVITATION_DAYS = 14
@@ -53,12 +54,12 @@ def default_name(moment: datetime) -> str:
     return f"{year} Q{quarter % 10}"
 
 
-def instrument_of(copy: Assessment | AssessmentRound):  # noqa: ANN201 - questionnaires.schema.Instrument
+def instrument_of(copy: Assessment | AssessmentRound) -> Instrument:
     return loader.get(copy.instrument_id, copy.instrument_version)
 
 
 def answers_of(session: Session, copy: Assessment) -> dict[str, str]:
-    rows = session.exec(select(Answer.question_id, Answer.value).where(Answer.assessment_id == copy.id))  # type: ignore[call-overload]
+    rows = session.exec(select(Answer.question_id, Answer.value).where(Answer.assessment_id == copy.id))
     return dict(rows.all())
 
 
@@ -113,19 +114,19 @@ class RoundLine:
 
 def rounds_of(session: Session, business: Business, viewer: User) -> list[RoundLine]:
     """The business's rounds, newest first, with their submitted and total copies and the viewer's copy."""
-    submitted = func.count(case((Assessment.status == "submitted", 1)))
+    submitted = func.count(case((col(Assessment.status) == "submitted", 1)))
     rows = session.exec(
         select(AssessmentRound, submitted, func.count(Assessment.id))  # type: ignore[arg-type]
         .outerjoin(Assessment, Assessment.round_id == AssessmentRound.id)  # type: ignore[arg-type]
         .where(AssessmentRound.business_id == business.id)
-        .group_by(AssessmentRound.id).order_by(col(AssessmentRound.id).desc())).all()
-    own = {c.round_id: c for c in session.exec(select(Assessment).where(
+        .group_by(col(AssessmentRound.id)).order_by(col(AssessmentRound.id).desc())).all()
+    own: dict[int | None, Assessment] = {c.round_id: c for c in session.exec(select(Assessment).where(
         Assessment.business_id == business.id, Assessment.respondent_id == viewer.id))}
     return [RoundLine(r, int(s or 0), int(n), own.get(r.id)) for r, s, n in rows]
 
 
 def own_copy_in(session: Session, round_: AssessmentRound, user: User) -> Assessment | None:
-    return session.exec(select(Assessment).where(  # type: ignore[call-overload]
+    return session.exec(select(Assessment).where(
         Assessment.round_id == round_.id, Assessment.respondent_id == user.id)).first()
 
 
@@ -169,8 +170,9 @@ def accept(*, session: Session, token: str, user: User) -> Assessment:
     if found is None:
         raise NotAllowed(N_("This invitation link is not valid any more: ask for a new one."))
     invitation, round_, _business = found
-    used = session.exec(update(Invitation).where(  # type: ignore[call-overload]
-        Invitation.id == invitation.id, col(Invitation.used_at).is_(None)).values(used_at=utcnow(), used_by=user.id))
+    used = session.exec(update(Invitation).where(
+        col(Invitation.id) == invitation.id, col(Invitation.used_at).is_(None))
+        .values(used_at=utcnow(), used_by=user.id))
     if used.rowcount != 1:
         session.rollback()
         raise NotAllowed(N_("This invitation link is not valid any more: ask for a new one."))
@@ -209,9 +211,9 @@ def submit(*, session: Session, copy: Assessment, business: Business, now: datet
     gaps = layout.missing(instrument, section, size, answers_of(session, copy))
     if gaps:
         return gaps
-    role = access.member_role(session, copy.respondent_id, business.id) if copy.respondent_id else None
-    claimed = session.exec(update(Assessment).where(  # type: ignore[call-overload]
-        Assessment.id == copy.id, Assessment.status == "draft").values(
+    role = access.member_role(session, copy.respondent_id, business.id) if copy.respondent_id else None  # type: ignore[arg-type]
+    claimed = session.exec(update(Assessment).where(
+        col(Assessment.id) == copy.id, col(Assessment.status) == "draft").values(
         status="submitted", submitted_at=now, vsic_section=section, size_class=size, respondent_role=role))
     if claimed.rowcount != 1:  # another request submitted it a moment ago
         session.rollback()
@@ -222,7 +224,7 @@ def submit(*, session: Session, copy: Assessment, business: Business, now: datet
         session.rollback()
         return gaps
     result = score_answers(instrument, section, size, answers)
-    session.exec(update(Assessment).where(Assessment.id == copy.id).values(  # type: ignore[call-overload]
+    session.exec(update(Assessment).where(col(Assessment.id) == copy.id).values(
         overall_score=_number(result.overall[0]), overall_level=_level_id(instrument, int(result.overall_level[0]))))
     for d, dimension in enumerate(instrument.dimensions):
         session.add(DimensionResult(assessment_id=copy.id, dimension_id=dimension.id,  # type: ignore[arg-type]
@@ -237,7 +239,7 @@ def submit(*, session: Session, copy: Assessment, business: Business, now: datet
 
 
 def _answered_alone(session: Session, round_: AssessmentRound) -> bool:
-    copies = session.exec(select(func.count()).select_from(Assessment).where(  # type: ignore[call-overload]
+    copies = session.exec(select(func.count()).select_from(Assessment).where(
         Assessment.round_id == round_.id)).one()
     return copies == 1 and not open_invitations(session, round_)
 
@@ -245,8 +247,8 @@ def _answered_alone(session: Session, round_: AssessmentRound) -> bool:
 def close(*, session: Session, round_: AssessmentRound, business: Business, now: datetime | None = None) -> None:
     """Close an open round (its unsubmitted copies stay unsubmitted and no longer count)."""
     # a write that changes nothing but locks the row: a second close waits, then finds it closed
-    claimed = session.exec(update(AssessmentRound).where(  # type: ignore[call-overload]
-        AssessmentRound.id == round_.id, AssessmentRound.status == "open").values(status="open"))
+    claimed = session.exec(update(AssessmentRound).where(
+        col(AssessmentRound.id) == round_.id, col(AssessmentRound.status) == "open").values(status="open"))
     if claimed.rowcount != 1:
         session.rollback()
         raise NotAllowed(N_("This round is closed."))
@@ -257,8 +259,8 @@ def close(*, session: Session, round_: AssessmentRound, business: Business, now:
 
 def _close(session: Session, round_: AssessmentRound, business: Business, now: datetime) -> None:
     instrument = instrument_of(round_)
-    rows = session.exec(select(DimensionResult.assessment_id, DimensionResult.dimension_id, DimensionResult.score)  # type: ignore[call-overload]
-                        .join(Assessment, Assessment.id == DimensionResult.assessment_id)
+    rows = session.exec(select(DimensionResult.assessment_id, DimensionResult.dimension_id, DimensionResult.score)
+                        .join(Assessment, col(Assessment.id) == DimensionResult.assessment_id)
                         .where(Assessment.round_id == round_.id, Assessment.status == "submitted")).all()
     by_copy: dict[int, dict[str, float | None]] = {}
     for copy_id, dimension_id, value in rows:
@@ -274,13 +276,13 @@ def _close(session: Session, round_: AssessmentRound, business: Business, now: d
         values |= {"overall_score": _number(result.overall[0]),
                    "overall_level": _level_id(instrument, int(result.overall_level[0]))}
         _store_round_result(session, round_, instrument, matrix, result)
-    session.exec(update(AssessmentRound).where(AssessmentRound.id == round_.id).values(**values))  # type: ignore[call-overload]
+    session.exec(update(AssessmentRound).where(col(AssessmentRound.id) == round_.id).values(**values))
     session.flush()
     if by_copy:
         refresh_latest(session, round_)
 
 
-def _store_round_result(session: Session, round_: AssessmentRound, instrument, matrix: np.ndarray,  # noqa: ANN001
+def _store_round_result(session: Session, round_: AssessmentRound, instrument: Instrument, matrix: np.ndarray,
                         result: Scores) -> None:
     has = ~np.isnan(matrix)
     for d, dimension in enumerate(instrument.dimensions):
@@ -295,19 +297,19 @@ def refresh_latest(session: Session, round_: AssessmentRound) -> None:
     """Mark the business's latest closed round of this instrument version: overall, in each quarter
     and in each year (by closing time, then id). Rounds without a result (no submitted copy) are not
     a unit of any aggregate."""
-    same = and_(AssessmentRound.business_id == round_.business_id,
-                AssessmentRound.instrument_id == round_.instrument_id,
-                AssessmentRound.instrument_version == round_.instrument_version,
-                AssessmentRound.status == "closed", AssessmentRound.respondents > 0)
+    same = and_(col(AssessmentRound.business_id) == round_.business_id,
+                col(AssessmentRound.instrument_id) == round_.instrument_id,
+                col(AssessmentRound.instrument_version) == round_.instrument_version,
+                col(AssessmentRound.status) == "closed", col(AssessmentRound.respondents) > 0)
     for flag, period in (("is_latest", None), ("latest_in_quarter", AssessmentRound.closed_quarter),
                          ("latest_in_year", AssessmentRound.closed_year)):
         key = period if period is not None else AssessmentRound.id
-        rows = session.exec(select(AssessmentRound.id, key).where(same)  # type: ignore[call-overload]
+        rows = session.exec(select(AssessmentRound.id, key).where(same)
                             .order_by(col(AssessmentRound.closed_at).desc(), col(AssessmentRound.id).desc()))
-        latest: dict[object, int] = {}
+        latest: dict[object, int | None] = {}
         for round_id, key in rows:
             latest.setdefault(key if period is not None else None, round_id)
-        session.exec(update(AssessmentRound).where(same).values(  # type: ignore[call-overload]
+        session.exec(update(AssessmentRound).where(same).values(
             {flag: col(AssessmentRound.id).in_(list(latest.values()))}))
 
 
@@ -315,5 +317,5 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _level_id(instrument, index: int) -> str | None:  # noqa: ANN001
+def _level_id(instrument: Instrument, index: int) -> str | None:
     return None if index == NO_LEVEL else instrument.levels[index].id
