@@ -20,9 +20,9 @@ class NotAllowed(ValueError):
     """A request that makes sense but cannot be done now (e.g. changing a submitted assessment)."""
 
 
-#: words stored as codes and shown translated (roles, size classes, assessment states)
+#: words stored as codes and shown translated (roles, size classes, states of copies and rounds)
 LABELS = (
     N_("owner"), N_("trainer"), N_("department"), N_("admin"),
     N_("micro"), N_("small"), N_("medium"), N_("large"),
-    N_("draft"), N_("submitted"),
+    N_("draft"), N_("submitted"), N_("open"), N_("closed"), N_("respondent"),
 )

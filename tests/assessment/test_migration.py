@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -78,11 +79,13 @@ def _seed_0001(connection) -> None:
                                 f'({", ".join(":" + c for c in columns)})'), values)
 
 
-def test_0002_upgrades_a_populated_database_and_downgrades(empty_engine):
+def test_0002_upgrades_a_populated_database_and_downgrades(empty_engine, caplog):
     migrate.upgrade_engine(empty_engine, "0001")
     with empty_engine.begin() as connection:
         _seed_0001(connection)
-    migrate.upgrade_engine(empty_engine, "0002")
+    with caplog.at_level(logging.INFO, logger="alembic.runtime.migration"):
+        migrate.upgrade_engine(empty_engine, "0002")
+    assert "merged business 12 into business 10 (same tax code)" in caplog.messages
     with empty_engine.connect() as c:
         # the duplicate was merged into the oldest business; its owner is now a respondent there
         assert c.execute(text("SELECT id FROM business ORDER BY id")).scalars().all() == [10, 11]

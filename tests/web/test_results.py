@@ -146,3 +146,48 @@ def test_a_foreign_submitted_assessment_is_404_on_every_results_route(client, ne
                 f"/businesses/{business.id}/history/quick-check/1.0/chart.svg"):
         assert intruder.get(url).status_code == 404, url
     assert intruder.hx(f"/assessments/{assessment.id}/what-if", {}).status_code == 404
+
+
+def test_charts_of_frozen_scores_are_rendered_once_and_revalidated_with_their_etag(client, session, done,
+                                                                                  monkeypatch):
+    from assessment.models import RenderedChart
+    from web import charts
+
+    assessment, _ = done
+    url = f"/assessments/{assessment.id}/charts/radar.svg"
+    first = client.get(url)
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.strip('"') == session.exec(select(RenderedChart.etag)).one()
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a cached chart was drawn again")
+
+    monkeypatch.setattr(charts, "radar", no_drawing)
+    again = client.get(url)
+    assert again.status_code == 200 and again.content == first.content and again.headers["etag"] == etag
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_history_keeps_each_version_apart_with_its_own_dimensions(client, session, done, monkeypatch):
+    """A round of a newer version (here a copy of quick-check 1.0 published as 2.0, with a dimension
+    renamed) is a history of its own, labelled with that version's dimensions."""
+    from questionnaires import loader
+
+    assessment, business = done
+    bundled = loader.bundled()
+    old = bundled["quick-check"]["1.0"]
+    renamed = old.dimensions[0].model_copy(update={"name": old.dimensions[0].name.model_copy(
+        update={"en": "Renamed in 2.0"})})
+    new = old.model_copy(update={"version": "2.0", "dimensions": [renamed, *old.dimensions[1:]]})
+    monkeypatch.setattr(loader, "bundled", lambda: {**bundled, "quick-check": {"1.0": old, "2.0": new}})
+    later = submitted(session, business, pick=2)  # opened with the latest version: 2.0
+    assert later.instrument_version == "2.0"
+    groups = results.history(session=session, business=business, instrument_id="quick-check")
+    assert [(g.instrument.version, [p.round.id for p in g.points]) for g in groups] == [
+        ("2.0", [later.round_id]), ("1.0", [assessment.round_id])]
+    page = BeautifulSoup(client.get(f"/businesses/{business.id}/history/quick-check").text, "html.parser")
+    tables = page.select("section.history-version")
+    assert len(tables) == 2 and "Renamed in 2.0" in tables[0].text and "Renamed in 2.0" not in tables[1].text
+    assert client.get(f"/businesses/{business.id}/history/quick-check/2.0/chart.svg").status_code == 200
+    assert client.get(f"/businesses/{business.id}/history/quick-check/9.9/chart.svg").status_code == 404
