@@ -4,7 +4,7 @@
 """
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+def N_(message: str) -> str:  # gettext's conventional name
     return message
 
 

@@ -187,17 +187,17 @@ def _processes() -> dict[int, list[str]]:
     return found
 
 
-def cpu_seconds(select) -> dict[int, float]:  # noqa: ANN001 - (pid, fields) → bool
+def cpu_seconds(select) -> dict[int, float]:  # (pid, fields) → bool
     """User + system CPU seconds of the processes ``select`` picks, by pid."""
     return {pid: (int(f[11]) + int(f[12])) / CLOCK_TICKS for pid, f in _processes().items() if select(pid, f)}
 
 
-def in_group(pgid: int):  # noqa: ANN201
+def in_group(pgid: int):
     """A server and its workers: the process group it was started in."""
     return lambda _pid, f: int(f[2]) == pgid
 
 
-def postgres_of(cluster: Cluster):  # noqa: ANN201
+def postgres_of(cluster: Cluster):
     """The cluster's postmaster and its children (backends, WAL writer, ...); nothing for a database
     that is not ours (``--database-url``)."""
     master = cluster.postmaster_pid() if cluster.started else None
@@ -409,7 +409,7 @@ class Recorder:
         return (len(values), *pctl(values), self.errors.get(kind, 0))
 
 
-async def timed(rec: Recorder, kind: str, request, ok: tuple[int, ...] = (200,)) -> httpx.Response | None:  # noqa: ANN001
+async def timed(rec: Recorder, kind: str, request, ok: tuple[int, ...] = (200,)) -> httpx.Response | None:
     started = time.perf_counter()
     try:
         response = await request
@@ -439,7 +439,7 @@ def answer_path(owner: Owner, q: QuestionSpec) -> str:
     return f"/assessments/{owner.assessment_id}/answers/{q.id}"
 
 
-def autosave(client: httpx.AsyncClient, owner: Owner, q: QuestionSpec, rng: random.Random):  # noqa: ANN201
+def autosave(client: httpx.AsyncClient, owner: Owner, q: QuestionSpec, rng: random.Random):
     return client.post(answer_path(owner, q), data={"answer": q.pick(rng)},
                        headers={"HX-Request": "true", "X-CSRF-Token": client.cookies.get("dxm_csrf") or ""})
 
@@ -524,7 +524,7 @@ class Meters:
     database: object
 
 
-async def saturate(make_request, n_clients: int, seconds: float, meters: Meters) -> Rate:  # noqa: ANN001
+async def saturate(make_request, n_clients: int, seconds: float, meters: Meters) -> Rate:
     """n_clients loops, each sending its next request as soon as the last one is answered. Requests/s
     counts the answers within the window; latency and errors count every request started in it (a
     request still waiting when the window closes counts, and fails after SATURATION_TIMEOUT). The
@@ -590,7 +590,7 @@ async def saturate_app(base: str, inside: Inside, questions: list[QuestionSpec],
         "HX-Request": "true", "X-CSRF-Token": c.cookies.get("dxm_csrf") or "",
     }) for c, _owner in users]
 
-    def request(i: int, rng: random.Random):  # noqa: ANN202
+    def request(i: int, rng: random.Random):
         q = rng.choice(questions)
         return clients[i].post(answer_path(users[i][1], q), data={"answer": q.pick(rng)})
 
@@ -604,7 +604,7 @@ async def saturate_bare(base: str, path: str, owners: list[Owner], questions: li
                         seconds: float, meters: Meters) -> Rate:
     clients = [saturation_client(base, {}) for _ in range(n_clients)]
 
-    def request(i: int, rng: random.Random):  # noqa: ANN202
+    def request(i: int, rng: random.Random):
         if path == "/hello":
             return clients[i].get("/hello")
         q = rng.choice(questions)
@@ -662,7 +662,7 @@ def fmt_ms(value: float) -> str:
     return "-" if value != value else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
-def main() -> None:  # noqa: C901 - one linear script
+def main() -> None:  # one linear script
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", help="a PostgreSQL URL on 127.0.0.1 (default: a throwaway cluster)")
     ap.add_argument("--workers", type=int, nargs="+", default=[2, 4])
@@ -683,7 +683,7 @@ def main() -> None:  # noqa: C901 - one linear script
     if args.database_url:
         check_local(args.database_url)
 
-    def interrupted(_signum, _frame):  # noqa: ANN001
+    def interrupted(_signum, _frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)

@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from questionnaires import loader  # noqa: E402
-from scoring import compile_instrument, score  # noqa: E402
+from questionnaires import loader
+from scoring import compile_instrument, score
 
 LOOP_MAX_ROWS = 100_000
 

@@ -81,7 +81,7 @@ def start_quick_check(page: Page) -> int:
     return int(re.search(r"/assessments/(\d+)/", page.url).group(1))
 
 
-def new_owner_on_first_question(pages, base_url: str) -> tuple[Page, int, Locator, str]:  # noqa: ANN001
+def new_owner_on_first_question(pages, base_url: str) -> tuple[Page, int, Locator, str]:
     """A new owner with a business, on the first page of a fresh quick-check: (page, assessment id,
     the first question's fieldset, its question id)."""
     page = pages.open(base_url)
@@ -133,7 +133,7 @@ def answer_page(page: Page) -> list[str]:
     return answered
 
 
-def answer_everything(page: Page, screenshot=None, name: str | None = None) -> None:  # noqa: ANN001
+def answer_everything(page: Page, screenshot=None, name: str | None = None) -> None:
     """From the current page to the review page, answering whatever is unanswered."""
     for _ in range(20):
         expect(page.locator("fieldset.question").first).to_be_visible()
@@ -163,12 +163,12 @@ def charts_loaded(page: Page) -> None:
 # --- database ----------------------------------------------------------------------------------------
 
 
-def stored_answers(engine, assessment_id: int) -> dict[str, str]:  # noqa: ANN001
+def stored_answers(engine, assessment_id: int) -> dict[str, str]:
     with Session(engine) as s:
         return rounds.answers_of(s, s.get(Assessment, assessment_id))
 
 
-def stored(engine, model, ident):  # noqa: ANN001, ANN201
+def stored(engine, model, ident):
     with Session(engine, expire_on_commit=False) as s:
         return s.get(model, ident)
 
@@ -406,7 +406,7 @@ def test_a_failed_save_is_retried_and_the_owner_is_told(live_server, pages, engi
     page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
     dropped = []
 
-    def flaky_network(route) -> None:  # noqa: ANN001 - a Playwright route
+    def flaky_network(route) -> None:  # a Playwright route
         if len(dropped) < 2:  # the first two tries never reach the server
             dropped.append(route.request.url)
             route.abort()
@@ -432,7 +432,7 @@ def test_quick_answers_are_saved_one_at_a_time_in_order(live_server, pages, engi
     page, assessment_id, _first, _qid = new_owner_on_first_question(pages, live_server)
     held, most, finished = [], [0], []
 
-    def hold(route) -> None:  # noqa: ANN001 - a Playwright route
+    def hold(route) -> None:  # a Playwright route
         """The server seems slow: each save waits here until the test lets it through."""
         held.append(route)
         most[0] = max(most[0], len(held))

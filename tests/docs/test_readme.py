@@ -19,7 +19,7 @@ def command_paths(group: typer.Typer, prefix: str = "dxm") -> list[str]:
     click_group = typer.main.get_command(group)
     paths = []
 
-    def walk(command, path: str) -> None:  # noqa: ANN001
+    def walk(command, path: str) -> None:
         subcommands = getattr(command, "commands", None)
         if subcommands:
             for name, sub in subcommands.items():
