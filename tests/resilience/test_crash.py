@@ -235,7 +235,7 @@ class Traffic:
                 self.interrupted += 1
 
 
-def drive(base: str, case: OwnerCase, index: int, traffic: Traffic, questions, submit_after: float) -> None:  # noqa: ANN001
+def drive(base: str, case: OwnerCase, index: int, traffic: Traffic, questions, submit_after: float) -> None:
     rng = random.Random(SEED * 1000 + index)
     started = time.monotonic()
     hard_deadline = started + 120
@@ -298,7 +298,7 @@ def drive(base: str, case: OwnerCase, index: int, traffic: Traffic, questions, s
             traffic.crashed.append(f"client {index}: {type(exc).__name__}: {exc}")
 
 
-def wait_for(predicate, seconds: float) -> bool:  # noqa: ANN001
+def wait_for(predicate, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     for _ in range(int(seconds / 0.05) + 1):
         if time.monotonic() > deadline or predicate():
