@@ -70,7 +70,7 @@ def parse_form(form: Mapping[str, str]) -> dict:
 
 class AlreadyRegistered(Exception):
     """The tax code belongs to a registered business. Who registered it is never said; the person may
-    ask its owners to join (``people.request_to_join``)."""
+    ask its owners to join (``people.ask_to_join``)."""
 
     def __init__(self, tax_code: str):
         super().__init__(tax_code)

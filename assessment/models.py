@@ -75,7 +75,8 @@ class WebSession(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """Failed logins, counted per e-mail and per client address for the rate limit."""
+    """Attempts counted for rate limits: failed logins (per e-mail and per client address) and
+    requests to join a business (per person)."""
 
     __tablename__ = "login_failure"
     id: int | None = Field(default=None, primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from assessment.messages import N_, NotAllowed
-from assessment.models import Business, BusinessMember, JoinRequest, User, utcnow
+from assessment.models import Business, BusinessMember, JoinRequest, LoginFailure, User, utcnow
 
 JOIN_REQUESTS_PER_DAY = 5  # per person: enough for a real mistake, too few to probe tax codes
 
@@ -20,24 +20,29 @@ def members_of(session: Session, business: Business) -> list[tuple[BusinessMembe
     return [(m, u) for m, u in rows]
 
 
-def request_to_join(*, session: Session, user: User, business: Business) -> JoinRequest:
-    """Ask a business's owners to let ``user`` join; one pending request per business, and at most
-    ``JOIN_REQUESTS_PER_DAY`` a day. Says nothing of who the owners are."""
-    if session.get(BusinessMember, (business.id, user.id)) is not None:
-        raise NotAllowed(N_("You are already one of this business's people."))
-    pending = session.exec(select(JoinRequest).where(
-        JoinRequest.business_id == business.id, JoinRequest.user_id == user.id,
-        JoinRequest.status == "pending")).first()
-    if pending is not None:
-        return pending
-    recent = session.exec(select(func.count()).select_from(JoinRequest).where(
-        JoinRequest.user_id == user.id, JoinRequest.created_at > utcnow() - timedelta(days=1))).one()
-    if recent >= JOIN_REQUESTS_PER_DAY:
-        raise NotAllowed(N_("You have asked to join too many businesses today: try again tomorrow."))
-    request = JoinRequest(business_id=business.id, user_id=user.id)  # type: ignore[arg-type]
-    session.add(request)
+class TooManyRequests(NotAllowed):
+    """More than ``JOIN_REQUESTS_PER_DAY`` asks in 24 hours."""
+
+
+def ask_to_join(*, session: Session, user: User, tax_code: str) -> None:
+    """Ask the owners of the business registered with ``tax_code`` to let ``user`` join (one pending
+    request per business). Every ask counts towards the limit of ``JOIN_REQUESTS_PER_DAY`` in 24
+    hours, whether or not the code is registered, and the outcome is the same either way (none, or
+    TooManyRequests), so nobody can learn from it which codes are registered or who owns them."""
+    key = f"join:{user.id}"
+    asked = session.exec(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.key == key, LoginFailure.at > utcnow() - timedelta(days=1))).one()
+    if asked >= JOIN_REQUESTS_PER_DAY:
+        raise TooManyRequests(N_("You have asked to join too many businesses: try again in 24 hours."))
+    session.add(LoginFailure(key=key))
+    business = session.exec(select(Business).where(Business.tax_code == tax_code)).first()
+    if business is not None and session.get(BusinessMember, (business.id, user.id)) is None:
+        pending = session.exec(select(JoinRequest).where(
+            JoinRequest.business_id == business.id, JoinRequest.user_id == user.id,
+            JoinRequest.status == "pending")).first()
+        if pending is None:
+            session.add(JoinRequest(business_id=business.id, user_id=user.id))  # type: ignore[arg-type]
     session.commit()
-    return request
 
 
 def pending_requests(session: Session, business: Business) -> list[tuple[JoinRequest, User]]:

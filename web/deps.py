@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
@@ -83,9 +84,23 @@ def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> U
     return user
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking, as pages show it: a copy taken when the user was looked up, so a page still
+    renders after its request's transaction was rolled back and its session closed (an error page
+    after a refused change), when the ORM object's attributes can no longer be loaded."""
+
+    id: int
+    role: str
+    language: str
+    email: str = ""
+    display_name: str = ""
+
+
 def use_user(request: Request, user: User | answers.Login | None, settings: Settings) -> None:
     """Remember who is asking, and in which language (user's choice, else the cookie, else the default)."""
-    request.state.user = user
+    request.state.user = None if user is None else Viewer(
+        user.id, user.role, user.language, getattr(user, "email", ""), getattr(user, "display_name", ""))  # type: ignore[arg-type]
     cookie_lang = request.cookies.get(LANG_COOKIE)
     request.state.lang = i18n.pick(user.language if user else cookie_lang or settings.default_language)
 

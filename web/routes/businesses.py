@@ -54,13 +54,11 @@ def request_to_join(request: Request, user: CurrentUser, session: SessionDep, ta
         code = taxcode.normalise(tax_code)
     except taxcode.TaxCodeError:
         raise HTTPException(status_code=400) from None
-    business = businesses.find_by_tax_code(session, code)
     try:
-        if business is not None:
-            people.request_to_join(session=session, user=user, business=business)
-    except NotAllowed as exc:
+        people.ask_to_join(session=session, user=user, tax_code=code)
+    except people.TooManyRequests as exc:
         return render(request, "already_registered.html", {"tax_code": code, "sent": False, "refusal": str(exc)},
-                      status_code=429 if "too many" in str(exc) else 422)
+                      status_code=429)
     return render(request, "already_registered.html", {"tax_code": code, "sent": True})
 
 
