@@ -253,11 +253,15 @@ class Cohort(SQLModel, table=True):
     __table_args__ = (one_of("status", ("open", "closed"), "ck_cohort_status"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=2000)
     instrument_id: str = Field(max_length=64)
+    instrument_version: str = Field(default="", max_length=16, description="the version its before/after compares")
     starts_on: date = Field(sa_column=Column(Date, nullable=False))
     ends_on: date = Field(sa_column=Column(Date, nullable=False))
     join_code: str = Field(max_length=16, unique=True)
     status: str = Field(default="open", max_length=12)
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
@@ -275,6 +279,69 @@ class CohortMember(SQLModel, table=True):
     business_id: int = Field(foreign_key="business.id", primary_key=True, index=True, ondelete="CASCADE")
     joined_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    consent: str = Field(default="", max_length=40, description="the version and language of the consent text")
+    joined_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
+    reminders_off: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+
+
+class CohortNote(SQLModel, table=True):
+    """A trainer's note on a member business; a private one is read by the cohort's trainers only."""
+
+    __tablename__ = "cohort_note"
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True, ondelete="CASCADE")
+    business_id: int = Field(foreign_key="business.id", index=True, ondelete="CASCADE")
+    author_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
+    text: str = Field(max_length=2000)
+    private: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class CohortAction(SQLModel, table=True):
+    """An action agreed with a member business, tied to a dimension, with a due date; the owner marks
+    it done."""
+
+    __tablename__ = "cohort_action"
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True, ondelete="CASCADE")
+    business_id: int = Field(foreign_key="business.id", index=True, ondelete="CASCADE")
+    dimension_id: str = Field(max_length=64)
+    text: str = Field(max_length=500)
+    due_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    done_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder a trainer sent (by e-mail) or copied (for Zalo) to a member business."""
+
+    __table_args__ = (one_of("channel", ("email", "zalo"), "ck_reminder_channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True, ondelete="CASCADE")
+    business_id: int = Field(foreign_key="business.id", index=True, ondelete="CASCADE")
+    channel: str = Field(max_length=8)
+    sent_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
+    sent_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class MailMessage(SQLModel, table=True):
+    """Every mail the app sends, kept as the outbox: sent by SMTP when it is configured, else only
+    printed on the console and readable by admins (the demo)."""
+
+    __tablename__ = "mail_message"
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(max_length=254, index=True)
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False, index=True))
+    sent_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    error: str | None = Field(default=None, max_length=300)
 
 
 class RenderedChart(SQLModel, table=True):
