@@ -4,12 +4,19 @@ against baselines measured in the same run.
     python benchmarks/bench_load.py [--database-url URL] [--workers 2 4] [--owners 200]
                                     [--duration 120] [--saturation 6] [--rounds 5] [--clients 64] [--quick]
 
-Without ``--database-url`` it starts a throwaway PostgreSQL cluster (as ``scripts/test.sh`` does:
-``initdb`` in a temporary directory, as the unprivileged user ``dxmtest`` when run as root, on a free
-port, ``fsync=off``) and removes it at the end. With a URL it migrates that database, adds its own
-owners (e-mails ``bench-<run>-NNNN@bench.dxmaturity.vn``) and deletes them again at the end.
+Without ``--database-url`` it starts a throwaway PostgreSQL cluster (``tests.harness.Cluster``, made
+as ``scripts/test.sh`` makes the test suite's: ``initdb`` in a temporary directory, as the
+unprivileged user ``dxmtest`` when run as root, on a free port, ``fsync=off``) and removes it at the
+end. With a URL it migrates that database, adds its own owners (e-mails
+``bench-<run>-NNNN@bench.dxmaturity.vn``) and deletes them and their businesses again at the end.
 
-For each worker count it starts ``dxm serve --workers N`` and measures:
+Seeding goes through the app's own services: each owner (one password hash for all: argon2 is slow)
+registers a business (``businesses.create_business``: the business and its ``business_member`` row
+as owner) and opens a round of the quick-check (``rounds.open_round``: the open ``assessment_round``
+and the owner's draft copy, ``respondent_id`` the owner).
+
+For each worker count it starts ``dxm serve --workers N`` (``tests.harness.dxm_serve``, the server
+harness the crash test uses too) and measures:
 
 * workshop: every owner logs in (a bounded number at a time: argon2 is deliberately slow) and opens
   their assessment ("page (first open)": this includes the cold start of each new worker, which loads
@@ -19,9 +26,16 @@ For each worker count it starts ``dxm serve --workers N`` and measures:
 * saturation: ``--clients`` clients autosave in a loop for ``--saturation`` seconds → requests/s;
   then the same clients at the same concurrency drive a bare FastAPI app under uvicorn with the same
   worker count (written to a temporary directory by this script, running beside the idle app):
-  ``POST /upsert/{assessment}/{question}`` (the same single ``INSERT ... ON CONFLICT DO UPDATE`` into a
-  scratch table of the same database, psycopg, as many connections per worker as the app's pool:
-  ``--pool``) and ``GET /hello`` (JSON). ``--rounds`` rounds take turns this way, so a slow spell of a
+  ``POST /upsert/{copy}/{question}`` and ``GET /hello`` (JSON). The bare upsert is the floor of an
+  autosave: it runs the app's own write statement, ``assessment.answers.PG_SAVE`` (lock the draft
+  copy, upsert the answer when it differs, touch the copy, count the answers), through
+  ``assessment.db.run_on_driver`` on a psycopg connection in autocommit mode, on the same copies of
+  the same database, with the same parameters (the asked questions' ids, computed once here); as many
+  connections per worker as the app's pool (``--pool``), kept in a plain queue. What the floor leaves
+  out is everything else an autosave does: the login lookup and the access policy
+  (``access.LOGIN_AND_COPY``), the answer's validation against its question, the CSRF check, the
+  SQLAlchemy pool, security headers, logging and the HTML reply (it joins the chosen ids with "|" and
+  returns JSON). ``--rounds`` rounds take turns this way, so a slow spell of a
   shared machine lowers both sides of a round's ratio; the report shows the median round.
 
 Each saturation row also shows the server's CPU (all its processes) and PostgreSQL's CPU per answered
@@ -38,15 +52,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import glob
+import itertools
 import os
 import random
-import re
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -58,48 +69,54 @@ import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the app's packages, and tests.harness (tests/ is a namespace package)
 
-from sqlalchemy import delete, select, text  # noqa: E402
+from sqlalchemy import delete, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from assessment import accounts, businesses, migrate  # noqa: E402
-from assessment import assessments as assessment_service  # noqa: E402
+from assessment import accounts, businesses, layout, migrate  # noqa: E402
+from assessment import rounds as round_service  # noqa: E402
 from assessment.db import make_engine  # noqa: E402
-from assessment.models import Assessment, Business, User  # noqa: E402
+from assessment.models import Business, BusinessMember, User  # noqa: E402
 from assessment.settings import Settings  # noqa: E402
-from questionnaires import loader  # noqa: E402
+from tests import harness  # noqa: E402
+from tests.harness import Cluster, Server  # noqa: E402
+
+if Path(harness.__file__).resolve().parent != ROOT / "tests":  # another distribution's "tests" package
+    sys.exit(f"tests.harness came from {harness.__file__}, not {ROOT / 'tests'}")
 
 PASSWORD = "bench-password-2026"
 BUSINESS_FORM = {
     "name": "Công ty TNHH Bench", "tax_code": "0100233488", "ward_code": "00070", "vsic_section": "G",
     "employees": "8", "revenue_bn": "5", "capital_bn": "2",
 }
-SCRATCH_TABLE = "dxm_bench_upsert"
 LOGIN_CONCURRENCY = 8  # each login verifies an argon2 hash (64 MiB, ~0.1-0.3 s of CPU)
 READY_TIMEOUT = 120.0  # s; workers import the whole app (matplotlib, numpy) on start
-STOP_TIMEOUT = 15.0
 WARMUP = 1.0  # s of saturation traffic not counted (0.5 s with --quick)
 SATURATION_TIMEOUT = 10.0  # s; a slower answer counts as an error
 TARGET_P99_MS = 100.0
 TARGET_UPSERT_SHARE = 0.5
 
 BARE_APP = '''
-"""A bare FastAPI app: the least any web app does for a JSON answer and for one upsert."""
+"""A bare FastAPI app: the least any web app does for a JSON answer, and the floor of an autosave:
+the app's own write statement (assessment.answers.PG_SAVE) on psycopg, in autocommit mode, and nothing
+else (no login, access policy, validation, CSRF, SQLAlchemy pool or HTML)."""
 import os
 import queue
 import threading
+from datetime import UTC, datetime
 
 import psycopg
 from fastapi import FastAPI, Form
+from psycopg.rows import namedtuple_row
+
+from assessment.answers import PG_SAVE
+from assessment.db import run_on_driver
 
 DSN = os.environ["BENCH_BARE_DSN"]
 POOL_SIZE = int(os.environ.get("BENCH_BARE_POOL", "10"))
-SQL = (
-    "INSERT INTO {table} (assessment_id, question_id, value, updated_at) VALUES (%s, %s, %s, now()) "
-    "ON CONFLICT (assessment_id, question_id) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
-)
+ASKED = os.environ["BENCH_BARE_ASKED"].split(",")  # the asked questions' ids, as the app counts them
 app = FastAPI()
 _idle = queue.LifoQueue()
 _lock = threading.Lock()
@@ -117,7 +134,7 @@ def _acquire():
         if may_open:
             _opened += 1
     if may_open:
-        return psycopg.connect(DSN)
+        return psycopg.connect(DSN, autocommit=True)
     return _idle.get(timeout=30)
 
 
@@ -133,28 +150,24 @@ async def hello():
     return {"hello": "world"}
 
 
-@app.post("/upsert/{assessment_id}/{question_id}")
-def upsert(assessment_id: int, question_id: str, answer: list[str] = Form(...)):
+@app.post("/upsert/{copy_id}/{question_id}")
+def upsert(copy_id: int, question_id: str, answer: list[str] = Form(...)):
     value = "|".join(answer)
+    params = {"copy_id": copy_id, "question_id": question_id, "value": value, "now": datetime.now(UTC),
+              "asked": ASKED}
     connection = _acquire()
     try:
-        connection.execute(SQL, (assessment_id, question_id, value))
-        connection.commit()
+        with connection.cursor(row_factory=namedtuple_row) as cursor:
+            row = run_on_driver(cursor, PG_SAVE, params).fetchone()
     except Exception:
         _discard(connection)
         raise
     _idle.put(connection)
-    return {"saved": value}
+    return {"saved": value, "draft": row.is_draft, "answered": row.others + 1}
 '''
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def libpq_dsn(url: str) -> str:
     """postgresql+psycopg://... → postgresql://... for psycopg itself."""
@@ -204,117 +217,6 @@ def postgres_of(cluster: Cluster):
     return lambda pid, f: master is not None and (pid == master or int(f[1]) == master)
 
 
-class Cluster:
-    """A throwaway PostgreSQL cluster, owned by ``dxmtest`` when we are root (PostgreSQL refuses root)."""
-
-    def __init__(self) -> None:
-        self.dir: str | None = None
-        self.data = ""
-        self.port = 0
-        self.prefix: list[str] = []
-        self.started = False
-
-    def _run(self, *argv: str) -> None:
-        subprocess.run([*self.prefix, *argv], check=True, cwd=self.dir, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=120)
-
-    def start(self) -> str:
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
-        pg_bin = bins[-1] if bins else str(Path(shutil.which("initdb") or "initdb").parent)
-        self.dir = tempfile.mkdtemp(prefix="dxm-bench-pg-")
-        self.data = os.path.join(self.dir, "data")
-        if os.geteuid() == 0:
-            if subprocess.run(["id", "dxmtest"], capture_output=True).returncode != 0:
-                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "dxmtest"],
-                               check=True)
-            import pwd
-
-            entry = pwd.getpwnam("dxmtest")
-            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
-            self.prefix = ["runuser", "-u", "dxmtest", "--"]
-        self._run(f"{pg_bin}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8")
-        self.port = free_port()
-        self.pg_ctl = f"{pg_bin}/pg_ctl"
-        self._run(self.pg_ctl, "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
-                  "start")
-        self.started = True
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def postmaster_pid(self) -> int:
-        with open(os.path.join(self.data, "postmaster.pid"), encoding="ascii") as f:
-            return int(f.readline())
-
-    def stop(self) -> None:
-        if self.started:
-            with contextlib.suppress(Exception):
-                self._run(self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
-            self.started = False
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-
-class Server:
-    """A server subprocess in its own process group (so its workers stop with it)."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, cwd: str, log_dir: str) -> None:
-        self.name, self.argv, self.env, self.port, self.cwd = name, argv, env, port, cwd
-        self.log_path = os.path.join(log_dir, f"{name}-{port}.log")
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def pgid(self) -> int:
-        """Its process group: started in a session of its own, the group's id is its pid."""
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, ready_path: str) -> float:
-        started = time.perf_counter()
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + READY_TIMEOUT
-        with httpx.Client(timeout=2.0) as client:
-            for _ in range(int(READY_TIMEOUT / 0.2)):
-                if time.monotonic() > deadline:
-                    break
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(self.base + ready_path).status_code == 200:
-                        return time.perf_counter() - started
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer within {READY_TIMEOUT:.0f}s:\n{self.tail()}")
-
-    def tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError), open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-        return ""
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        pgid = self.proc.pid
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pgid, signal.SIGKILL)
-                self.proc.wait(timeout=STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)  # any worker left behind
-        self.proc = None
-
-
 # ------------------------------------------------------------------------------------------ seeding
 
 @dataclass(frozen=True)
@@ -339,50 +241,64 @@ class Owner:
     assessment_id: int
 
 
-def seed(url: str, n: int, tag: str) -> tuple[list[Owner], list[QuestionSpec], int]:
-    """N owners, each with a business and a draft quick-check; one password hash for all of them."""
+@dataclass(frozen=True)
+class Seeded:
+    owners: list[Owner]
+    questions: list[QuestionSpec]
+    n_pages: int
+    asked: list[str]  # the ids of the questions asked of the seeded businesses (one sector and size)
+
+
+def seed(url: str, n: int, tag: str) -> Seeded:
+    """N owners (one password hash for all), each with a business and an open round of the
+    quick-check holding their own draft copy, made by the app's own services."""
     migrate.upgrade(url)
-    instrument = loader.latest("quick-check")
-    values = businesses.parse_form(BUSINESS_FORM)
     password_hash = accounts.HASHER.hash(PASSWORD)
+    # tax codes from a point of their own per run, skipping any a database given by URL has already
+    codes = harness.tax_codes(start=int(tag, 16) % 9_000_000, prefix="09")
     engine = make_engine(url)
     try:
         with Session(engine, expire_on_commit=False) as session:
             users = [User(email=f"bench-{tag}-{i:04d}@bench.dxmaturity.vn", password_hash=password_hash,
                           role="owner", language="en") for i in range(n)]
             session.add_all(users)
-            session.flush()
-            owned = [Business(owner_id=u.id, **values) for u in users]
-            session.add_all(owned)
-            session.flush()
-            drafts = [Assessment(business_id=b.id, instrument_id=instrument.id,
-                                 instrument_version=instrument.version) for b in owned]
-            session.add_all(drafts)
             session.commit()
-            owners = [Owner(u.email, a.id) for u, a in zip(users, drafts, strict=True)]
-            pages = assessment_service.pages(instrument, owned[0])
-        with engine.begin() as connection:
-            connection.execute(text(
-                f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (assessment_id integer NOT NULL, "
-                "question_id varchar(64) NOT NULL, value varchar(800) NOT NULL, updated_at timestamptz NOT NULL, "
-                "PRIMARY KEY (assessment_id, question_id))"))
+            owners, business = [], None
+            for user in users:
+                for code in itertools.islice(codes, 1000):
+                    try:
+                        business = businesses.create_business(session=session, owner=user,
+                                                              form={**BUSINESS_FORM, "tax_code": code})
+                        break
+                    except businesses.AlreadyRegistered:
+                        continue
+                else:
+                    raise RuntimeError("no free tax code for a bench business")
+                copy = round_service.open_round(session=session, business=business, user=user,
+                                                instrument_id="quick-check")
+                owners.append(Owner(user.email, copy.id))
+            instrument = round_service.instrument_of(copy)
+            pages = layout.pages(instrument, business.vsic_section, business.size_class)
+            asked = layout.asked_ids(instrument, business.vsic_section, business.size_class)
     finally:
         engine.dispose()
     questions = [QuestionSpec(q.id, p.number, q.type == "multi", tuple(o.id for o in q.options), q.allow_na)
                  for p in pages for q in p.questions]
-    return owners, questions, len(pages)
+    return Seeded(owners, questions, len(pages), asked)
 
 
 def unseed(url: str, tag: str) -> None:
+    """Delete this run's owners and their businesses (which takes their rounds, copies and answers)."""
     engine = make_engine(url)
     try:
         with Session(engine) as session:
             ids = list(session.exec(select(User.id).where(User.email.like(f"bench-{tag}-%"))).scalars())
             for start in range(0, len(ids), 500):
-                session.exec(delete(User).where(User.id.in_(ids[start:start + 500])))  # cascades to the rest
+                chunk = ids[start:start + 500]
+                owned = select(BusinessMember.business_id).where(BusinessMember.user_id.in_(chunk))
+                session.exec(delete(Business).where(Business.id.in_(owned)))  # cascades to rounds and copies
+                session.exec(delete(User).where(User.id.in_(chunk)))  # cascades to logins and memberships
             session.commit()
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP TABLE IF EXISTS {SCRATCH_TABLE}"))
     finally:
         engine.dispose()
 
@@ -692,8 +608,7 @@ def main() -> None:  # one linear script
     servers: list[Server] = []
     log_dir = tempfile.mkdtemp(prefix="dxm-bench-logs-")
     bare_dir = tempfile.mkdtemp(prefix="dxm-bench-bare-")
-    Path(bare_dir, "bare_app.py").write_text(textwrap.dedent(BARE_APP).replace("{table}", SCRATCH_TABLE),
-                                             encoding="utf-8")
+    Path(bare_dir, "bare_app.py").write_text(textwrap.dedent(BARE_APP), encoding="utf-8")
     tag = secrets.token_hex(3)
     url = args.database_url
     seeded = False
@@ -702,23 +617,26 @@ def main() -> None:  # one linear script
         if url is None:
             url = cluster.start()
             print(f"throwaway PostgreSQL on 127.0.0.1:{cluster.port} (fsync=off, max_connections=300)", flush=True)
-        print(f"seeding {args.owners} owners (business + draft quick-check each)...", flush=True)
+        print(f"seeding {args.owners} owners (business, owner membership, open round with the owner's draft "
+              "quick-check copy each)...", flush=True)
         seeded = True
-        owners, questions, n_pages = seed(url, args.owners, tag)
-        env = {**os.environ, "DXM_DATABASE_URL": url, "DXM_DB_POOL_SIZE": str(args.pool), "PYTHONUNBUFFERED": "1"}
+        data = seed(url, args.owners, tag)
+        owners, questions, n_pages = data.owners, data.questions, data.n_pages
+        env = {"DXM_DB_POOL_SIZE": str(args.pool), "PYTHONUNBUFFERED": "1"}
+        bare_env = {**os.environ, "BENCH_BARE_DSN": libpq_dsn(url), "BENCH_BARE_POOL": str(args.pool),
+                    "BENCH_BARE_ASKED": ",".join(data.asked),
+                    "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
         for n in args.workers:
-            port = free_port()
-            app = Server(f"dxm-{n}w", [sys.executable, "-m", "assessment.cli", "serve", "--host", "127.0.0.1",
-                                       "--port", str(port), "--workers", str(n)], env, port, str(ROOT), log_dir)
+            app = harness.dxm_serve(url, workers=n, log_dir=log_dir, env=env, ready_timeout=READY_TIMEOUT)
             servers.append(app)
-            boot = app.start("/healthz")
-            bare_port = free_port()
-            bare_env = {**os.environ, "BENCH_BARE_DSN": libpq_dsn(url), "BENCH_BARE_POOL": str(args.pool)}
+            boot = app.start()
+            bare_port = harness.free_port()
             bare = Server(f"bare-{n}w", [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1",
                                          "--port", str(bare_port), "--workers", str(n), "--log-level", "warning",
-                                         "--no-access-log"], bare_env, bare_port, bare_dir, log_dir)
+                                         "--no-access-log"], env=bare_env, log_dir=log_dir, port=bare_port,
+                          cwd=bare_dir, ready_path="/hello", ready_timeout=READY_TIMEOUT)
             servers.append(bare)
-            bare.start("/hello")
+            bare.start()
             print(f"[{n} workers] dxm serve answered after {boot:.1f}s; {len(owners)} owners log in, then "
                   f"{args.duration:.0f}s of workshop, then {args.rounds} saturation rounds...", flush=True)
             rec, login_seconds, rounds = asyncio.run(

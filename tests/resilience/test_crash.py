@@ -14,18 +14,12 @@ What a crash may and may not do:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -34,11 +28,10 @@ from sqlmodel import Session, select
 from assessment import accounts
 from assessment.models import Answer, Assessment, DimensionResult, User
 from questionnaires import loader
-from tests import factories
+from tests import factories, harness
 
 pytestmark = pytest.mark.resilience
 
-ROOT = Path(__file__).resolve().parents[2]
 OWNERS = 10
 READY_TIMEOUT = 45.0  # s for a server to answer /healthz
 CLIENT_TIMEOUT = 30.0  # long on purpose: a request given up by the client could still land later
@@ -47,99 +40,25 @@ SEED = int(os.environ.get("DXM_RESILIENCE_SEED", "2026"))
 
 # ------------------------------------------------------------------------------------------ server
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``dxm serve`` as a subprocess in its own process group, so SIGKILL reaches every worker."""
-
-    def __init__(self, database_url: str, workers: int, log_dir: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.env = {**os.environ, "DXM_DATABASE_URL": database_url, "DXM_DEFAULT_LANGUAGE": "en"}
-        self.log_dir = log_dir
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self, warm: bool = True) -> None:
-        self.starts += 1
-        log = (self.log_dir / f"server-{self.starts}.log").open("wb")
-        argv = [sys.executable, "-m", "assessment.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(self.workers), "--no-upgrade"]
-        self.proc = subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + READY_TIMEOUT
-        with httpx.Client(timeout=2.0) as client:
-            for _ in range(int(READY_TIMEOUT / 0.1)):  # bounded in count and in time
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"server did not answer within {READY_TIMEOUT:.0f}s:\n{self.log_tail()}")
-                assert self.proc.poll() is None, f"server exited with {self.proc.returncode}:\n{self.log_tail()}"
-                try:
-                    if client.get(self.base + "/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise AssertionError(f"server did not answer within {READY_TIMEOUT:.0f}s:\n{self.log_tail()}")
-        if warm:
-            self.warm_up()
-
-    def warm_up(self) -> None:
-        """A new worker loads the questionnaires on its first request, and requests arriving meanwhile
-        pile up behind it. One home page first warms the worker that takes it (the others warm up
-        under the traffic), so the traffic starts flowing within the test's time budget."""
-        with httpx.Client(base_url=self.base, timeout=CLIENT_TIMEOUT) as client:
+def start(server: harness.Server, warm: bool = True) -> None:
+    """Start (or restart, on the same port) and, with ``warm``, warm up: a new worker loads the
+    questionnaires on its first request, and requests arriving meanwhile pile up behind it. One home
+    page first warms the worker that takes it (the others warm up under the traffic), so the traffic
+    starts flowing within the test's time budget."""
+    server.start()
+    if warm:
+        with httpx.Client(base_url=server.base, timeout=CLIENT_TIMEOUT) as client:
             assert client.get("/").status_code == 200
-
-    def kill(self) -> None:
-        """SIGKILL to the whole process group: the supervisor and every worker, mid-request."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        for _ in range(100):  # the workers die with it (killpg(0) fails once all are gone)
-            if time.monotonic() > deadline:
-                break
-            try:
-                os.killpg(self.proc.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        self.proc = None
-
-    def stop(self) -> int | None:
-        """A clean stop (SIGTERM to the supervisor, which stops its workers); SIGKILL if it hangs."""
-        if self.proc is None:
-            return None
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind, if any
-        return proc.returncode
-
-    def log_tail(self, lines: int = 30) -> str:
-        path = self.log_dir / f"server-{self.starts}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
 @pytest.fixture
 def server_factory(database_url, tmp_path):
-    started: list[Server] = []
+    """``dxm serve --workers N`` (``tests.harness``) on the test database, not started yet."""
+    started: list[harness.Server] = []
 
-    def make(workers: int) -> Server:
-        server = Server(database_url, workers, tmp_path)
+    def make(workers: int) -> harness.Server:
+        server = harness.dxm_serve(database_url, workers=workers, log_dir=tmp_path, upgrade=False, name="server",
+                                   env={"DXM_DEFAULT_LANGUAGE": "en"}, ready_timeout=READY_TIMEOUT)
         started.append(server)
         return server
 
@@ -175,6 +94,7 @@ def seed_owners(session: Session, n: int) -> list[OwnerCase]:
     """n owners (one password hash for all: argon2 is slow), each with a business, a submitted
     assessment, a complete draft and an empty draft, and a login session."""
     password_hash = accounts.HASHER.hash(factories.PASSWORD)
+    tax_codes = harness.tax_codes()
     users = [User(email=f"crash{i}@example.vn", password_hash=password_hash, role="owner", language="en")
              for i in range(n)]
     session.add_all(users)
@@ -182,7 +102,7 @@ def seed_owners(session: Session, n: int) -> list[OwnerCase]:
     cases = []
     for user in users:
         session.refresh(user)
-        business = factories.make_business(session, user)
+        business = factories.make_business(session, user, tax_code=next(tax_codes))
         frozen = factories.submitted(session, business, pick=random.Random(user.id).randrange(4))
         to_submit = factories.start(session, business, user)
         factories.answer_all(session, to_submit, business, pick=1)
@@ -316,7 +236,7 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_write(engine, server_factory)
     questions = list(instrument.questions)
     n_dimensions = len(instrument.dimensions)
     server = server_factory(workers=2)
-    server.start()
+    start(server)
     traffic = Traffic()
     traffic.go.set()
     rng = random.Random(SEED)
@@ -332,7 +252,7 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_write(engine, server_factory)
         time.sleep(0.3)  # the requests in flight at the kill fail now
         with traffic.lock:
             traffic.phase = 1
-        server.start()
+        start(server)
         traffic.go.set()
         assert wait_for(lambda: traffic.acks[1] >= 20, 30), "no traffic after the restart"
         time.sleep(2.0)
@@ -385,7 +305,7 @@ def test_repeating_an_autosave_changes_nothing(engine, server_factory):
     with Session(engine, expire_on_commit=False) as session:
         (case,) = seed_owners(session, 1)
     server = server_factory(workers=1)
-    server.start(warm=False)  # one request at a time: no cold-start pile-up to avoid
+    start(server, warm=False)  # one request at a time: no cold-start pile-up to avoid
 
     def snapshot() -> tuple:
         with Session(engine) as session:
