@@ -12,7 +12,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from assessment import accounts, answers, businesses, layout, rounds
-from assessment.models import Assessment, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
+from assessment.models import Assessment, AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
 from assessment.taxcode import check_digit
 from questionnaires.schema import Instrument
 
@@ -122,7 +122,7 @@ def _team_round(session: Session, business: Business, owner: User, rng: np.rando
     when = utcnow() - timedelta(days=10)
     copy = rounds.open_round(session=session, business=business, user=owner, instrument_id="quick-check",
                              name="2026 — team", now=when)
-    round_ = session.get(rounds.AssessmentRound, copy.round_id)
+    round_ = session.get(AssessmentRound, copy.round_id)
     assert round_ is not None  # opened just above
     theirs = rounds.accept(session=session, token=rounds.invite(session=session, round_=round_, by=owner,
                                                                   label="IT lead"), user=colleague)

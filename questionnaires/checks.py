@@ -12,14 +12,14 @@ from typing import Any
 Problem = tuple[str, str]  # (path, plain message)
 
 
-def _items(data: Any, key: str) -> list[tuple[int, dict]]:
+def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
     value = data.get(key) if isinstance(data, dict) else None
     if not isinstance(value, list):
         return []
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
-def _duplicates(kind: str, key: str, items: list[tuple[int, dict]]) -> list[Problem]:
+def _duplicates(kind: str, key: str, items: list[tuple[int, dict[str, Any]]]) -> list[Problem]:
     counts = Counter(item.get("id") for _, item in items)
     return [
         (f"{key}[{i}].id", f"duplicate {kind} id {item.get('id')!r}")

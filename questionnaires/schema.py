@@ -8,7 +8,7 @@ Everything the scoring engine needs is reached through :meth:`Instrument.export`
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -140,10 +140,10 @@ class Instrument(Frozen):
     def questions_of(self, dimension_id: str) -> list[Question]:
         return [q for q in self.questions if q.dimension == dimension_id]
 
-    def export(self, *, texts: bool = False) -> dict:
+    def export(self, *, texts: bool = False) -> dict[str, Any]:
         """The normalised instrument: the contract between questionnaires and scoring."""
 
-        def with_texts(base: dict, **fields: Text | None) -> dict:
+        def with_texts(base: dict[str, Any], **fields: Text | None) -> dict[str, Any]:
             if texts:
                 base.update({k: v.model_dump() for k, v in fields.items() if v is not None})
             return base

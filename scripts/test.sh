@@ -27,6 +27,7 @@ export VIRTUAL_ENV="$PWD/$VENV" PATH="$PWD/$VENV/bin:$PATH"  # every command bel
 echo "== static checks"
 ruff check .
 lint-imports
+mypy  # the packages and checks of [tool.mypy] in pyproject.toml
 
 # --- a throwaway PostgreSQL cluster, owned by an unprivileged user (PostgreSQL refuses root) ---
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)

@@ -34,7 +34,8 @@ LANG_COOKIE = "dxm_lang"
 # thread pool, and each hop there costs more than these functions do.
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 @asynccontextmanager

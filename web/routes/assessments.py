@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from assessment import answers, layout, rounds
 from assessment.messages import NotAllowed
-from assessment.models import MAX_ID, Assessment, Business
+from assessment.models import MAX_ID, Assessment, AssessmentRound, Business
 from questionnaires.schema import Instrument
 from web.deps import (
     SESSION_COOKIE,
@@ -139,7 +139,7 @@ def _review(request: Request, session: SessionDep, copy: Assessment, business: B
 @router.post("/assessments/{assessment_id}/submit")
 def submit(request: Request, owned: OwnCopy, session: SessionDep) -> Response:
     copy, business = owned
-    round_ = session.get(rounds.AssessmentRound, copy.round_id)
+    round_ = session.get(AssessmentRound, copy.round_id)
     if copy.status == "draft" and (round_ is None or round_.status != "open"):
         return _review(request, session, copy, business, [], 422, refusal=answers.ROUND_CLOSED)
     missing = rounds.submit(session=session, copy=copy, business=business)

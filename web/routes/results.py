@@ -8,7 +8,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from assessment import answers, chart_cache, layout, results, rounds
-from assessment.models import Assessment, AssessmentRound, Business
+from assessment.messages import NotAllowed
+from assessment.models import Assessment, AssessmentRound, Business, RenderedChart
 from questionnaires import loader
 from web import charts, pdf
 from web.deps import FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
@@ -59,7 +60,7 @@ def what_if(request: Request, owned: ViewCopy, form: FormDep) -> Response:
     for question in layout.applicable(instrument, business.vsic_section, business.size_class):
         try:
             value = answers.answer_value(question, [str(v) for v in form.getlist(f"q_{question.id}")])
-        except answers.NotAllowed:
+        except NotAllowed:
             value = None
         if value is not None:
             sandbox[question.id] = value
@@ -68,7 +69,7 @@ def what_if(request: Request, owned: ViewCopy, form: FormDep) -> Response:
                                             "assessment": copy}, block="sandbox")
 
 
-def _svg(request: Request, chart: chart_cache.RenderedChart) -> Response:
+def _svg(request: Request, chart: RenderedChart) -> Response:
     headers = {"ETag": f'"{chart.etag}"', "Cache-Control": PRIVATE_CACHE}
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
