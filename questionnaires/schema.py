@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LANGUAGES = ("vi", "en")
-SIZE_CLASSES = ("micro", "small", "medium")
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
 MAX_MULTI_OPTIONS = 12  # a multi-choice question is scored through a 2**k lookup table
 
@@ -127,15 +126,8 @@ class Instrument(Frozen):
     questions: list[Question] = Field(min_length=1)
 
     # -- lookups -----------------------------------------------------------------------------
-    @property
-    def key(self) -> str:
-        return f"{self.id}@{self.version}"
-
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
-
-    def dimension(self, dimension_id: str) -> Dimension:
-        return next(d for d in self.dimensions if d.id == dimension_id)
 
     def questions_of(self, dimension_id: str) -> list[Question]:
         return [q for q in self.questions if q.dimension == dimension_id]

@@ -59,13 +59,6 @@ def _check_values(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray
         raise ValueError(f"{name} {value} for question {model.question_ids[col]!r} in row {first_row + row}")
 
 
-def check_codes(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None = None) -> np.ndarray:
-    """Validate an answer-code matrix (shape, type, every code); return it as an integer array."""
-    codes = _check_shape(codes, model, applicable)
-    _check_values(codes, model, applicable)
-    return codes
-
-
 def question_scores(codes: np.ndarray, model: ScoringModel) -> np.ndarray:
     """Question scores in [0, 1], shape (n, Q); NaN where not applicable."""
     scores: np.ndarray = model.table.take(codes + model.offsets)

@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from scoring import NO_LEVEL, compile_instrument, score
-from scoring.engine import check_codes, levels_of, overall_scores
+from scoring.engine import levels_of, overall_scores
 
 
 def spec(*, threshold="at_least", overall=None, questions=None, dimensions=None):
@@ -154,7 +154,7 @@ def test_overall_of_nothing_is_nan():
 )
 def test_bad_codes_raise_a_clear_value_error(model, codes, message):
     with pytest.raises(ValueError, match=message):
-        check_codes(codes, model)
+        score(codes, model)
 
 
 def test_code_of_rejects_unknown_options(model):
