@@ -40,7 +40,6 @@ class ScoringModel:
     na_codes: np.ndarray  # (Q,) int
     offsets: np.ndarray  # (Q,) int, start of each question's slice of `table`
     table: np.ndarray  # flat float64: question score per (question, code); NaN = not applicable
-    question_weights: np.ndarray  # (Q,)
     question_dimension: np.ndarray  # (Q,) int index into dimension_ids
     membership: np.ndarray  # (Q, D) question weight where the question belongs to the dimension
     dimension_weights: np.ndarray  # (D,)
@@ -124,7 +123,6 @@ def compile_instrument(spec: Mapping[str, Any]) -> ScoringModel:
         na_codes=sizes - 1,
         offsets=offsets,
         table=np.concatenate(tables),
-        question_weights=weights,
         question_dimension=question_dimension,
         membership=membership,
         dimension_weights=np.array([float(d["weight"]) for d in dimensions]),
