@@ -48,6 +48,7 @@ class Action(StrEnum):
     VIEW_COPY = "view copy"  # a copy's results, what-if, charts, PDF
     ANSWER = "answer"  # save answers of one's own draft copy of an open round
     VIEW_ROUND_RESULT = "view round result"  # a closed round's combined result
+    RUN_COHORT = "run cohort"  # a cohort's dashboard, members, notes, actions, reminders, exports
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Relation:
     member_role: str | None = None  # their role in the object's business, if any
     own_copy: bool = False  # the copy is theirs
     copy_in_round: bool = False  # they have a copy in the round
-    trainer_sees: bool = False  # a cohort of theirs grants this round (``trainer_sees_round``)
+    trainer_sees: bool = False  # a cohort of theirs grants this round (``trainer_sees_round``), or they run
+    # the cohort asked for
     copy_draft: bool = False  # the copy is a draft
     round_open: bool = False  # the round is open
 
@@ -75,6 +77,8 @@ def allows(relation: Relation, action: Action) -> bool:
         return owner or (member is not None and relation.own_copy)
     if action is Action.ANSWER:
         return member is not None and relation.own_copy and relation.copy_draft and relation.round_open
+    if action is Action.RUN_COHORT:
+        return relation.account_role == "admin" or (relation.account_role == "trainer" and relation.trainer_sees)
     if action is Action.VIEW_ROUND_RESULT:
         if relation.round_open:
             return False
@@ -200,6 +204,31 @@ def cohort_spans(session: Session, trainer: User, business_id: int) -> list[Coho
         .join(CohortTrainer, col(CohortTrainer.cohort_id) == Cohort.id)
         .where(CohortMember.business_id == business_id, CohortTrainer.user_id == trainer.id)).all()
     return [CohortSpan(*row) for row in rows]
+
+
+def cohort_for(session: Session, user: User, cohort_id: int) -> Cohort | None:
+    """The cohort when ``user`` runs it (a trainer of it) or is an admin; None otherwise."""
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None:
+        return None
+    runs = user.role == "trainer" and session.get(CohortTrainer, (cohort_id, user.id)) is not None
+    return cohort if allows(Relation(account_role=user.role, trainer_sees=runs), Action.RUN_COHORT) else None
+
+
+def cohorts_for(session: Session, user: User) -> list[Cohort]:
+    """The cohorts ``user`` runs; every cohort for an admin; none for anybody else."""
+    statement = select(Cohort).order_by(col(Cohort.starts_on).desc(), col(Cohort.id).desc())
+    if user.role == "trainer":
+        statement = statement.join(CohortTrainer, col(CohortTrainer.cohort_id) == Cohort.id).where(
+            CohortTrainer.user_id == user.id)
+    elif user.role != "admin":
+        return []
+    return list(session.exec(statement))
+
+
+def member_of_cohort(session: Session, cohort: Cohort, business_id: int) -> CohortMember | None:
+    """A business's membership of a cohort (also after it left: its earlier rounds stay visible)."""
+    return session.get(CohortMember, (cohort.id, business_id))
 
 
 # -- lists: what a person's pages list -----------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from assessment import accounts, answers, businesses, layout, rounds
 from assessment.models import Assessment, AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
 from assessment.taxcode import check_digit
+from questionnaires import loader
 from questionnaires.schema import Instrument
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -141,7 +142,8 @@ def _cohorts(session: Session, trainer: User, members: list[Business]) -> None:
         ("Bán hàng trực tuyến — khoá 2", "BAN2026", today - timedelta(days=7), today + timedelta(days=30),
          members[:4]),
     ):
-        cohort = Cohort(name=name, instrument_id="quick-check", starts_on=start, ends_on=end, join_code=code)
+        cohort = Cohort(name=name, instrument_id="quick-check", instrument_version=loader.latest("quick-check").version,
+                        starts_on=start, ends_on=end, join_code=code, created_by=trainer.id)
         session.add(cohort)
         session.flush()
         session.add(CohortTrainer(cohort_id=cohort.id, user_id=trainer.id))  # type: ignore[arg-type]

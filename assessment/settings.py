@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     )
     login_window_minutes: int = Field(default=15, ge=1, description="The pause and the counting window.")
     peer_min: int = Field(default=5, ge=2, description="Fewest peers before a percentile is shown.")
+    min_cell: int = Field(
+        default=5, ge=2, description="Fewest businesses behind a figure shown beside another group's "
+        "(the city beside a cohort); smaller groups are suppressed.")
+    cohort_before_days: int = Field(
+        default=365, ge=1, description="A course's before/after: how many days before the course start "
+        "(dates in Asia/Ho_Chi_Minh) a member's round may close and still be its before (T0).")
+    cohort_after_days: int = Field(
+        default=180, ge=1, description="A course's before/after: how many days after the course end "
+        "(dates in Asia/Ho_Chi_Minh) a member's round may close and still be its after (T1).")
     default_language: str = Field(default="vi", pattern="^(vi|en)$", description="Language of new visitors.")
     department_name: str = Field(
         default="Sở Tài chính Hà Nội",
@@ -38,6 +47,19 @@ class Settings(BaseSettings):
         "only fight over its interpreter lock (see the README's load figures).",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
+    smtp_host: str = Field(
+        default="", description="SMTP server for outgoing mail; empty (the demo): mails are only kept in the "
+        "outbox admins read at /admin/outbox, and a line on the console says so.")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port: 587 with STARTTLS, 465 with SSL.")
+    smtp_user: str = Field(default="", description="SMTP login; empty: no login.")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password (never logged; ASCII only, as smtplib sends it).")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Connect over TLS from the start (port 465); STARTTLS is then "
+                           "not used.")
+    mail_from: str = Field(
+        default="Trung tâm Hỗ trợ Doanh nghiệp Hà Nội <no-reply@localhost>",
+        description="The From of every mail: a name and an address.")
+    smtp_timeout_seconds: float = Field(default=10, gt=0, description="Longest wait for the SMTP server, per step.")
 
 
 @lru_cache

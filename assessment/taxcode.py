@@ -38,3 +38,11 @@ def normalise(raw: str) -> str:
     if branch == "000":
         raise TaxCodeError("invalid_branch")
     return value
+
+
+def masked(code: str) -> str:
+    """A 12-digit code is a person's identification number (a household business uses its owner's
+    own): shown to anyone but the business's own people as its first 3 and last 2 digits only."""
+    if len(code) == 12 and code.isdigit():
+        return f"{code[:3]}{'*' * 7}{code[-2:]}"
+    return code

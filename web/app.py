@@ -20,7 +20,7 @@ from questionnaires import loader
 from web import i18n
 from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf
 from web.observability import RequestLogMiddleware
-from web.routes import account, admin, assessments, businesses, pages, results, rounds
+from web.routes import account, admin, assessments, businesses, cohorts, outbox, pages, results, rounds
 from web.security import SecurityMiddleware
 from web.templating import is_htmx, render
 
@@ -54,8 +54,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, account, businesses, assessments, results, rounds, admin):
+    for module in (pages, account, businesses, assessments, results, rounds, admin, outbox):
         app.include_router(module.router)
+    app.include_router(cohorts.trainer_router)
+    app.include_router(cohorts.owner_router)
     app.include_router(pages.probe_router)
     app.router.routes.insert(0, assessments.autosave_route)  # the most frequent request is matched first
 

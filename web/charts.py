@@ -175,3 +175,59 @@ def to_png(fig: Figure, dpi: int = 150) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     return buffer.getvalue()
+
+
+def counts(labels: list[str], values: list[int]) -> Figure:
+    """How many businesses are at each level (first level on top), with the count at each bar."""
+    n = len(values)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.0, max(2.2, 1.2 + 0.45 * n))
+        ax = fig.add_subplot()
+        positions = list(range(n))
+        ax.barh(positions, values, height=0.6, color=ACCENT, zorder=2)
+        ax.set_yticks(positions, [_wrap(label, 22, 2) for label in labels], fontsize=9)
+        ax.invert_yaxis()
+        top = max([*values, 1])
+        ax.set_xlim(0, top * 1.15)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        for i, value in enumerate(values):
+            ax.text(value + top * 0.02, i, str(value), va="center", ha="left", fontsize=9, fontweight="bold")
+    return fig
+
+
+def strip(labels: list[str], scores: list[list[float]], means: list[float | None],
+          reference: list[float | None], *, mean_label: str, reference_label: str) -> Figure:
+    """Each dimension's scores of a group as dots (one per business), its mean as a bar, and a
+    reference mean (the city's) as a diamond where there is one; 0-100, first dimension on top."""
+    n = len(labels)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.0, max(2.8, 1.6 + 0.55 * n))
+        ax = fig.add_subplot()
+        for i, values in enumerate(scores):
+            if values:
+                jitter = [((k * 0.37) % 1 - 0.5) * 0.3 for k in range(len(values))]
+                ax.scatter(values, [i + j for j in jitter], s=14, color=PALETTE[5], alpha=0.8, zorder=2,
+                           linewidths=0)
+        ys = list(range(n))
+        mean_points = [(m, i) for i, m in enumerate(means) if m is not None]
+        if mean_points:
+            ax.scatter([m for m, _ in mean_points], [i for _, i in mean_points], marker="|", s=400, color=INK,
+                       linewidths=2.5, zorder=3, label=mean_label)
+        ref_points = [(m, i) for i, m in enumerate(reference) if m is not None]
+        if ref_points:
+            ax.scatter([m for m, _ in ref_points], [i for _, i in ref_points], marker="D", s=36, color=PALETTE[1],
+                       zorder=4, label=reference_label)
+        ax.set_yticks(ys, [_wrap(label, 22, 2) for label in labels], fontsize=9)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_xlim(0, 100)
+        ax.set_xticks(TICKS)
+        ax.grid(axis="x", color=GRID, linewidth=0.8)
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        if mean_points or ref_points:
+            fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+    return fig

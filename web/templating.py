@@ -7,15 +7,19 @@ A route renders the whole page, or, for an HTMX request, only the block that htm
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from jinja2_fragments import render_block
 
+from assessment.access import HANOI
 from questionnaires.schema import Text
 from web import i18n
 
@@ -33,7 +37,28 @@ def in_language(context: Context, text: Text | None) -> str:
     return "" if text is None else text.get(context.get("lang_code", "vi"))
 
 
+DATE_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}  # 02/12/2026; 2 Dec 2026
+
+
+@pass_context
+def local_date(context: Context, value: date | datetime | None) -> str:
+    """A date (a moment: its date in Hanoi) in the reader's language, through Babel."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = value.astimezone(HANOI).date()
+    lang = context.get("lang_code", "vi")
+    return format_date(value, DATE_FORMATS.get(lang, "medium"), locale=lang)
+
+
+@pass_context
+def local_number(context: Context, value: float | int | None) -> str:
+    return "—" if value is None else format_decimal(value, locale=context.get("lang_code", "vi"))
+
+
 environment.filters["t"] = in_language
+environment.filters["date"] = local_date
+environment.filters["number"] = local_number
 environment.filters["score"] = lambda v: "—" if v is None else f"{v:.1f}"
 environment.filters["change"] = lambda v: "—" if v is None else f"{v:+.1f}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assessment import businesses, people, reference, rounds, taxcode
+from assessment import businesses, cohorts, people, reference, rounds, taxcode
 from assessment.messages import FormErrors, NotAllowed
 from assessment.models import Business
 from questionnaires import loader
@@ -71,6 +71,7 @@ def show(request: Request, business: ViewBusiness, user: CurrentUser, session: S
         "rounds": rounds.rounds_of(session, business, user),
         "instruments": loader.catalogue(),
         "pending": len(people.pending_requests(session, business)),
+        "memberships": cohorts.memberships_of(session, business),
     })
 
 

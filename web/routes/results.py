@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from assessment import answers, chart_cache, layout, results, rounds
+from assessment import access, answers, chart_cache, cohorts, layout, results, rounds
 from assessment.messages import NotAllowed
 from assessment.models import Assessment, AssessmentRound, Business, RenderedChart
 from questionnaires import loader
@@ -48,6 +48,8 @@ def show(request: Request, owned: ViewCopy, session: SessionDep, settings: Setti
         "sandbox": view, "suggestions": suggestions,
         "questions": layout.applicable(view.instrument, business.vsic_section, business.size_class),
         "round": session.get(AssessmentRound, copy.round_id),
+        "memberships": cohorts.memberships_of(session, business)
+        if access.member_role(session, request.state.user.id, business.id) == "owner" else [],  # type: ignore[arg-type]
     })
 
 
