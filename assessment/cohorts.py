@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -282,7 +283,7 @@ def funnel(session: Session, cohort: Cohort, statuses: list[MemberStatus]) -> li
         .order_by(col(AssessmentRound.created_at).desc())).all()
     newest: dict[int, int] = {}
     for round_id, business_id in current:
-        newest.setdefault(business_id, round_id)
+        newest.setdefault(business_id, int(round_id))  # type: ignore[arg-type]
     rows = session.exec(select(Assessment.business_id, Answer.question_id).distinct()
                         .join(Answer, col(Answer.assessment_id) == Assessment.id)
                         .where(col(Assessment.round_id).in_(list(newest.values()) or [-1]))).all()
@@ -376,7 +377,7 @@ class GroupFigures:
 def city_figures(session: Session, cohort: Cohort, *, section: str = "", size: str = "", minimum: int) -> GroupFigures:
     """Every business's latest closed round of the cohort's instrument version in the city (one
     GROUP BY over the rounds flagged latest), suppressed below ``minimum`` businesses."""
-    where = [col(AssessmentRound.is_latest), AssessmentRound.instrument_id == cohort.instrument_id,
+    where: list[Any] = [col(AssessmentRound.is_latest), AssessmentRound.instrument_id == cohort.instrument_id,
              AssessmentRound.instrument_version == cohort.instrument_version]
     if section:
         where.append(AssessmentRound.vsic_section == section)
@@ -385,7 +386,7 @@ def city_figures(session: Session, cohort: Cohort, *, section: str = "", size: s
     n, overall = session.exec(select(func.count(), func.avg(AssessmentRound.overall_score)).where(*where)).one()
     if n < minimum:
         return GroupFigures(int(n), None, {})
-    rows = session.exec(select(RoundResult.dimension_id, func.avg(RoundResult.score), func.count(RoundResult.score))
+    rows = session.exec(select(RoundResult.dimension_id, func.avg(RoundResult.score), func.count(col(RoundResult.score)))
                         .join(AssessmentRound, col(AssessmentRound.id) == RoundResult.round_id).where(*where)
                         .group_by(col(RoundResult.dimension_id))).all()
     return GroupFigures(int(n), float(overall), {d: float(m) if m is not None and c >= minimum else None

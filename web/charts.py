@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from matplotlib.projections.polar import PolarAxes
@@ -189,7 +190,7 @@ def counts(labels: list[str], values: list[int]) -> Figure:
         ax.invert_yaxis()
         top = max([*values, 1])
         ax.set_xlim(0, top * 1.15)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(axis="y", length=0)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

@@ -75,7 +75,7 @@ def create(request: Request, user: CurrentUser, session: SessionDep, form: FormD
 
 def _dashboard(request: Request, session: SessionDep, settings: SettingsDep, cohort: Cohort) -> dict:
     filters = _filters(request)
-    statuses = cohorts.member_statuses(session, cohort, **filters)
+    statuses = cohorts.member_statuses(session, cohort, section=filters["section"], size=filters["size"])
     instrument = cohorts.instrument_of(cohort)
     done = [s for s in statuses if s.latest is not None]
     level_counts = [(level, sum(1 for s in done if s.latest and s.latest.overall_level == level.id))
@@ -143,14 +143,15 @@ def close(cohort: RunCohort, session: SessionDep) -> Response:
 
 def _member_page(request: Request, session: SessionDep, cohort: Cohort, business: Business, user: User,
                  errors: dict | None = None, status: int = 200, zalo: str | None = None) -> Response:
-    statuses = [s for s in cohorts.member_statuses(session, cohort) if s.business.id == business.id]
-    notes = [n for n in cohorts.notes_of(session, cohort, business.id)]
+    business_id: int = business.id  # type: ignore[assignment]
+    statuses = [s for s in cohorts.member_statuses(session, cohort) if s.business.id == business_id]
+    notes = cohorts.notes_of(session, cohort, business_id)
     return render(request, "cohort_member.html", {
         "cohort": cohort, "business": business, "tax_code": taxcode.masked(business.tax_code),
         "status": statuses[0] if statuses else None, "instrument": cohorts.instrument_of(cohort), "notes": notes,
-        "actions": cohorts.actions_of(session, cohort, business.id),
-        "reminders": cohorts.reminders_of(session, cohort).get(business.id, []),
-        "can_mail": bool(cohorts.owners_to_remind(session, cohort, business.id)), "errors": errors or {},
+        "actions": cohorts.actions_of(session, cohort, business_id),
+        "reminders": cohorts.reminders_of(session, cohort).get(business_id, []),
+        "can_mail": bool(cohorts.owners_to_remind(session, cohort, business_id)), "errors": errors or {},
         "zalo": zalo, "ward": reference.wards().get(business.ward_code),
     }, status_code=status)
 
