@@ -386,7 +386,8 @@ def city_figures(session: Session, cohort: Cohort, *, section: str = "", size: s
     n, overall = session.exec(select(func.count(), func.avg(AssessmentRound.overall_score)).where(*where)).one()
     if n < minimum:
         return GroupFigures(int(n), None, {})
-    rows = session.exec(select(RoundResult.dimension_id, func.avg(RoundResult.score), func.count(col(RoundResult.score)))
+    scores = col(RoundResult.score)
+    rows = session.exec(select(RoundResult.dimension_id, func.avg(scores), func.count(scores))
                         .join(AssessmentRound, col(AssessmentRound.id) == RoundResult.round_id).where(*where)
                         .group_by(col(RoundResult.dimension_id))).all()
     return GroupFigures(int(n), float(overall), {d: float(m) if m is not None and c >= minimum else None
