@@ -109,8 +109,11 @@ def seed(session: Session) -> bool:
             "name": f"Công ty Gốm sứ Demo {i + 1}", "tax_code": demo_tax_code(i),
             "ward_code": "00577", "vsic_section": "C", "employees": str(12 + i), "revenue_bn": "10",
             "capital_bn": "5"})
+        skill = float(rng.uniform(0.15, 0.85))
         for instrument_id in ("quick-check", "mic-dbi"):
-            _assess(session, business, peer_owner, instrument_id, float(rng.uniform(0.15, 0.85)), rng, days_ago=30 + i)
+            _assess(session, business, peer_owner, instrument_id, skill, rng, days_ago=30 + i)
+        if i < PEER_COUNT - 1:  # before the finished course (its T0): lower, most of them
+            _assess(session, business, peer_owner, "quick-check", max(skill - 0.2, 0.05), rng, days_ago=150 + 3 * i)
         peers.append(business)
     _cohorts(session, users["trainer"], [first, *peers])
     return True

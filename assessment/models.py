@@ -16,6 +16,7 @@ The shapes (docs/method.md section 8 says how results combine):
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     false,
     text,
@@ -45,8 +47,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, always read back time-zone aware (UTC). PostgreSQL keeps the zone; SQLite stores
+    none: it would keep a bound's wall time and drop its offset, and hand back naive datetimes, which
+    ``astimezone`` would read as the server's local time. So every value written (a row or a bound
+    of a query) is converted to UTC, a naive one is refused, and a naive value read is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("a naive datetime: give it a time zone")
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def ts_column(*args: object, **kwargs: object) -> Column:
-    return Column(DateTime(timezone=True), *args, **kwargs)  # type: ignore[arg-type]
+    return Column(UTCDateTime(), *args, **kwargs)  # type: ignore[arg-type]
 
 
 def one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:

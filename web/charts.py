@@ -232,3 +232,34 @@ def strip(labels: list[str], scores: list[list[float]], means: list[float | None
         if mean_points or ref_points:
             fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
     return fig
+
+
+def changes(labels: list[str], means: list[float | None], lows: list[float | None], highs: list[float | None],
+            *, axis_label: str) -> Figure:
+    """Mean change per row (first on top) with its 95 % confidence interval as a whisker; a zero line.
+    Rows without numbers (not enough pairs) are left empty."""
+    n = len(labels)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.0, max(2.6, 1.4 + 0.5 * n))
+        ax = fig.add_subplot()
+        ys = list(range(n))
+        shown = [i for i in ys if means[i] is not None]
+        values = [float(means[i]) for i in shown]  # type: ignore[arg-type]
+        ax.barh(shown, values, height=0.55, color=[ACCENT if v >= 0 else PALETTE[1] for v in values], zorder=2)
+        for i in shown:
+            low, high = lows[i], highs[i]
+            if low is not None and high is not None:
+                ax.plot([low, high], [i, i], color=INK, linewidth=1.5, zorder=3)
+                ax.plot([low, low], [i - 0.15, i + 0.15], color=INK, linewidth=1.5, zorder=3)
+                ax.plot([high, high], [i - 0.15, i + 0.15], color=INK, linewidth=1.5, zorder=3)
+        ax.axvline(0, color=MUTED, linewidth=1)
+        extent = max([abs(v) for v in [*values, *(x for x in [*lows, *highs] if x is not None)]] + [10.0]) * 1.1
+        ax.set_xlim(-extent, extent)
+        ax.set_yticks(ys, [_wrap(label, 22, 2) for label in labels], fontsize=9)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_xlabel(axis_label, fontsize=9)
+        ax.grid(axis="x", color=GRID, linewidth=0.8)
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    return fig

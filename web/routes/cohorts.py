@@ -10,10 +10,11 @@ from typing import Annotated
 import segno
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import col, select
 
-from assessment import access, cohorts, mail, reference, taxcode
+from assessment import access, before_after, cohort_exports, cohorts, exports, mail, reference, taxcode
 from assessment.messages import FormErrors, NotAllowed
-from assessment.models import Business, Cohort, User, utcnow
+from assessment.models import Business, Cohort, RoundResult, User, utcnow
 from questionnaires import loader
 from web import charts
 from web.deps import CurrentUser, FormDep, ManageBusiness, RowId, SessionDep, SettingsDep, require_roles
@@ -88,11 +89,13 @@ def _dashboard(request: Request, session: SessionDep, settings: SettingsDep, coh
                            "low": min(values, default=None), "high": max(values, default=None),
                            "city": city.dimensions.get(d.id)})
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    change = before_after.before_after(session, cohort, settings=settings, now=utcnow())
     return {"cohort": cohort, "instrument": instrument, "statuses": statuses, "filters": filters, "query": query,
             "level_counts": level_counts, "dimensions": dimensions, "city": city, "min_cell": settings.min_cell,
             "funnel": cohorts.funnel(session, cohort, statuses), "members": len(statuses),
             "reminders": cohorts.reminders_of(session, cohort), "stamp": sum(1 for _ in done),
-            "sections": list(reference.sections().values())}
+            "sections": list(reference.sections().values()), "change": change,
+            "statuses_text": before_after.STATUSES}
 
 
 @trainer_router.get("/{cohort_id}")
@@ -124,6 +127,39 @@ def chart(request: Request, cohort: RunCohort, session: SessionDep, settings: Se
     else:
         raise HTTPException(status_code=404)
     return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
+
+
+@trainer_router.get("/{cohort_id}/before-after.svg")
+def change_chart(request: Request, cohort: RunCohort, session: SessionDep, settings: SettingsDep) -> Response:
+    """The mean change per dimension and overall, with its 95 % interval."""
+    result = before_after.before_after(session, cohort, settings=settings, now=utcnow())
+    lang = request.state.lang
+    labels = [row.dimension.name.get(lang) if row.dimension else translate(lang, "Overall") for row in result.rows]
+    fig = charts.changes(labels, [r.change.mean for r in result.rows], [r.change.ci_low for r in result.rows],
+                         [r.change.ci_high for r in result.rows], axis_label=translate(lang, "Change in points"))
+    return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
+
+
+@trainer_router.get("/{cohort_id}/exports/{table}.{fmt}")
+def export(cohort: RunCohort, session: SessionDep, settings: SettingsDep, table: str, fmt: str) -> Response:
+    """The members' table (``members``) or the before/after table (``change``), as CSV or XLSX."""
+    if table not in ("members", "change") or fmt not in ("csv", "xlsx"):
+        raise HTTPException(status_code=404)
+    now = utcnow()
+    result = before_after.before_after(session, cohort, settings=settings, now=now)
+    if table == "members":
+        ids = cohort_exports.round_ids(result)
+        scores = cohort_exports.round_scores(list(session.exec(
+            select(RoundResult).where(col(RoundResult.round_id).in_(ids or [-1])))))
+        data = cohort_exports.members_table(cohort, result, scores, now)
+    else:
+        data = cohort_exports.change_table(cohort, result, now)
+    name = f"cohort-{cohort.id}-{table}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    if fmt == "csv":
+        return Response(exports.to_csv(data), media_type=exports.CSV_MEDIA_TYPE, headers=headers)
+    return Response(exports.to_xlsx(data, sheet_title=cohort.name), media_type=exports.XLSX_MEDIA_TYPE,
+                    headers=headers)
 
 
 @trainer_router.get("/{cohort_id}/qr.svg")
