@@ -52,7 +52,8 @@ class Settings(BaseSettings):
         "outbox admins read at /admin/outbox, and a line on the console says so.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port: 587 with STARTTLS, 465 with SSL.")
     smtp_user: str = Field(default="", description="SMTP login; empty: no login.")
-    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password (never logged; ASCII only, as smtplib sends it).")
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), description="SMTP password (never logged; ASCII only, as smtplib sends it).")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_ssl: bool = Field(default=False, description="Connect over TLS from the start (port 465); STARTTLS is then "
                            "not used.")
