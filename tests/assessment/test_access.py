@@ -13,9 +13,9 @@ from assessment.access import Action, CohortSpan, Relation, allows, trainer_sees
 from assessment.models import AssessmentRound, BusinessMember, Cohort, CohortMember, CohortTrainer
 from tests.factories import PASSWORD, answer_all, make_business, make_owner, start
 
-VB, MB, TC, VC, AN, RR = (Action.VIEW_BUSINESS, Action.MANAGE_BUSINESS, Action.TAKE_COPY, Action.VIEW_COPY,
-                          Action.ANSWER, Action.VIEW_ROUND_RESULT)
-ALL_ACTIONS = (VB, MB, TC, VC, AN, RR)
+VB, MB, TC, VC, AN, RR, RC = (Action.VIEW_BUSINESS, Action.MANAGE_BUSINESS, Action.TAKE_COPY, Action.VIEW_COPY,
+                              Action.ANSWER, Action.VIEW_ROUND_RESULT, Action.RUN_COHORT)
+ALL_ACTIONS = (VB, MB, TC, VC, AN, RR, RC)
 assert set(ALL_ACTIONS) == set(Action)  # a new action must get its column in the tables below
 
 # -- the people ------------------------------------------------------------------------------------
@@ -53,6 +53,23 @@ BUSINESS_TABLE = {  # person -> (VIEW_BUSINESS, MANAGE_BUSINESS)
 def test_business_actions(person):
     relation = Relation(**PEOPLE[person])
     assert (allows(relation, VB), allows(relation, MB)) == BUSINESS_TABLE[person]
+
+
+# -- a cohort (for RUN_COHORT, "trainer granted" is a trainer who runs the cohort) -----------------------
+COHORT_TABLE = {
+    "owner": False, "respondent": False, "non-member": False,
+    "trainer granted": True,  # a trainer of this cohort
+    "trainer": False,  # another trainer
+    "department": False,
+    "admin": True,  # admins see every cohort
+    "trainer listed as owner": False, "department listed as respondent": False,
+    "admin listed as owner": True,
+}
+
+
+@pytest.mark.parametrize("person", list(COHORT_TABLE))
+def test_cohort_actions(person):
+    assert allows(Relation(**PEOPLE[person]), RC) is COHORT_TABLE[person]
 
 
 # -- a copy ------------------------------------------------------------------------------------------
