@@ -11,12 +11,29 @@ ROOT = Path(__file__).parents[2]
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%%")
 
 
-def test_catalogue_is_complete_and_keeps_placeholders(tmp_path):
-    pot = tmp_path / "messages.pot"
+def extract(pot: Path) -> list:
+    """The messages, extracted afresh with scripts/i18n.sh's own options (read from the script)."""
+    script = (ROOT / "scripts/i18n.sh").read_text()
+    ignore = re.search(r"--ignore-dirs '([^']*)'", script)
+    assert ignore, "scripts/i18n.sh no longer names the folders to ignore"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg", "-k", "N_",
-                    "-o", str(pot), "--no-location", "."], cwd=ROOT, check=True)
+                    "--ignore-dirs", ignore.group(1), "-o", str(pot), "."], cwd=ROOT, check=True)
     with pot.open("rb") as f:
-        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+        return [m for m in read_po(f) if m.id]
+
+
+def test_extraction_reads_every_file_that_holds_a_message(tmp_path):
+    """The rule that let English into the Vietnamese pages: a folder the extraction skipped."""
+    read = {Path(file).as_posix() for m in extract(tmp_path / "all.pot") for file, _ in m.locations}
+    marked = re.compile(r"""\b(?:_|N_|ngettext|translate)\(\s*['"]""")
+    holding = {p.relative_to(ROOT).as_posix() for pattern in ("web/**/*.html", "web/**/*.py", "assessment/**/*.py")
+               for p in ROOT.glob(pattern) if marked.search(p.read_text(encoding="utf-8"))}
+    assert "web/templates/_partials/actions.html" in holding
+    assert sorted(holding - read) == []
+
+
+def test_catalogue_is_complete_and_keeps_placeholders(tmp_path):
+    wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in extract(tmp_path / "messages.pot")}
     with (ROOT / "web/locale/vi/LC_MESSAGES/messages.po").open("rb") as f:
         catalogue = {(m.id if isinstance(m.id, str) else m.id[0]): m for m in read_po(f) if m.id}
     missing = sorted(w for w in wanted if w not in catalogue or not catalogue[w].string
