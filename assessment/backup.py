@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any
 
-from sqlalchemy import DateTime, MetaData, func, insert, select, text
+from sqlalchemy import MetaData, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -42,6 +42,23 @@ def _revision(connection: Connection) -> str | None:
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _decode(column_type: Any, value: Any) -> Any:
+    """A JSON value back into what its column holds (dates and moments travel as ISO strings)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        kind = column_type.python_type  # a TypeDecorator answers for the type it decorates
+    except NotImplementedError:
+        return value
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is date:
+        return date.fromisoformat(value)
     return value
 
 
@@ -114,9 +131,7 @@ def restore(engine: Engine, source: IO[str]) -> dict[str, int]:
             for key, value in item["r"].items():
                 if key not in table.c:
                     raise BackupError(f"line {number}: unknown column {item['t']}.{key}")
-                if isinstance(table.c[key].type, DateTime) and isinstance(value, str):
-                    value = datetime.fromisoformat(value)
-                row[key] = value
+                row[key] = _decode(table.c[key].type, value)
             batch.append(row)
             counts[current] += 1
             if len(batch) >= BATCH:

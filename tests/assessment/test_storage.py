@@ -54,8 +54,19 @@ def test_backup_restore_round_trip(engine, session):
     owner = make_owner(session)
     business = make_business(session, owner)
     submitted(session, business, pick=1)
+    from datetime import date
+
+    from assessment.models import Cohort, CohortMember
+
+    cohort = Cohort(name="Khoá 1", instrument_id="quick-check", instrument_version="1.0", starts_on=date(2026, 9, 1),
+                    ends_on=date(2026, 10, 1), join_code="ABCD2345")  # dates and booleans travel too
+    session.add(cohort)
+    session.flush()
+    session.add(CohortMember(cohort_id=cohort.id, business_id=business.id, reminders_off=True))
+    session.commit()
     before = snapshot(engine)
-    assert all(before[t] for t in ("user", "business", "assessment", "answer", "dimension_result"))
+    assert all(before[t] for t in ("user", "business", "assessment", "answer", "dimension_result", "assessment_round",
+                                   "round_result", "business_member", "cohort", "cohort_member"))
     buffer = io.StringIO()
     counts = backup.dump(engine, buffer)
     assert counts["answer"] == len(before["answer"])
