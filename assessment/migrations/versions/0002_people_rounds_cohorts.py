@@ -103,13 +103,15 @@ def _create_tables() -> None:
     )
     op.create_index("ix_round_business", "assessment_round",
                     ["business_id", "instrument_id", "instrument_version", "closed_at"])
+    # as in assessment/models.py (why business_id, and why "= 1" on SQLite: see there)
     op.create_index("ix_round_peers", "assessment_round",
-                    ["instrument_id", "instrument_version", "vsic_section", "size_class", "overall_score"],
-                    sqlite_where=sa.text("is_latest"), postgresql_where=sa.text("is_latest"))
+                    ["instrument_id", "instrument_version", "vsic_section", "size_class", "overall_score",
+                     "business_id"],
+                    sqlite_where=sa.text("is_latest = 1"), postgresql_where=sa.text("is_latest"))
     op.create_index("ix_round_quarter", "assessment_round", ["instrument_id", "instrument_version", "closed_quarter"],
-                    sqlite_where=sa.text("latest_in_quarter"), postgresql_where=sa.text("latest_in_quarter"))
+                    sqlite_where=sa.text("latest_in_quarter = 1"), postgresql_where=sa.text("latest_in_quarter"))
     op.create_index("ix_round_year", "assessment_round", ["instrument_id", "instrument_version", "closed_year"],
-                    sqlite_where=sa.text("latest_in_year"), postgresql_where=sa.text("latest_in_year"))
+                    sqlite_where=sa.text("latest_in_year = 1"), postgresql_where=sa.text("latest_in_year"))
     op.create_table(
         "round_result",
         sa.Column("round_id", sa.Integer(), nullable=False),
