@@ -61,3 +61,18 @@ def login(client, email: str = "owner@example.vn", password: str = PASSWORD):
 
 def owner_of(session, business: Business) -> User:
     return next(u for m, u in people.members_of(session, business) if m.role == "owner")
+
+
+def answered(session, business: Business, chosen: dict[str, list[str]], owner: User | None = None,
+             instrument_id: str = "quick-check", now=None, submit: bool = True) -> Assessment:
+    """A round of ``business`` opened at ``now`` with the ``chosen`` options saved in its owner's copy,
+    then (``submit``) submitted and so closed at ``now``."""
+    if owner is None:
+        owner = owner_of(session, business)
+    assessment = start(session, business, owner, instrument_id, now=now)
+    for question_id, options in chosen.items():
+        answers.save(session=session, draft=assessment, business=business, question_id=question_id, chosen=options)
+    if submit:
+        assert rounds.submit(session=session, copy=assessment, business=business, now=now) == []
+    session.refresh(assessment)
+    return assessment
