@@ -205,6 +205,36 @@ def cpu_seconds(select) -> dict[int, float]:  # (pid, fields) → bool
     return {pid: (int(f[11]) + int(f[12])) / CLOCK_TICKS for pid, f in _processes().items() if select(pid, f)}
 
 
+def sched_seconds(select) -> tuple[float, float]:  # (pid, fields) → bool
+    """(seconds on a CPU, seconds runnable but waiting for one) of every thread of the processes
+    ``select`` picks, from /proc/<pid>/task/<tid>/schedstat (threads that ended are not counted)."""
+    ran = waited = 0.0
+    for pid, f in _processes().items():
+        if not select(pid, f):
+            continue
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/task/{tid}/schedstat",
+                                                                    encoding="ascii") as stat:
+                    run_ns, wait_ns, *_ = stat.read().split()
+                    ran, waited = ran + int(run_ns) / 1e9, waited + int(wait_ns) / 1e9
+    return ran, waited
+
+
+@dataclass(frozen=True)
+class Contention:
+    """Over the workshop's answering phase: CPU seconds and seconds spent waiting for a CPU (runnable,
+    not running) of the server's and PostgreSQL's threads, and the host's load average at its end. A
+    wait that is large beside the CPU time says the latency was the host's queue for its cores."""
+
+    wall: float
+    server_cpu: float
+    server_wait: float
+    database_cpu: float
+    database_wait: float
+    load: float
+
+
 def in_group(pgid: int):
     """A server and its workers: the process group it was started in."""
     return lambda _pid, f: int(f[2]) == pgid
@@ -307,6 +337,7 @@ def unseed(url: str, tag: str) -> None:
 
 @dataclass
 class Recorder:
+    contention: Contention | None = None
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
@@ -375,7 +406,7 @@ Inside = list[tuple[httpx.AsyncClient, Owner]]  # the logged-in owners, each wit
 
 
 async def workshop(base: str, owners: list[Owner], questions: list[QuestionSpec], n_pages: int,
-                   duration: float, seed_value: int) -> tuple[Recorder, Inside, float]:
+                   duration: float, seed_value: int, meters: Meters) -> tuple[Recorder, Inside, float]:
     rec = Recorder()
     clients = [new_client(base) for _ in owners]
     gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
@@ -412,8 +443,12 @@ async def workshop(base: str, owners: list[Owner], questions: list[QuestionSpec]
     inside = [(c, o) for c, o, ok in zip(clients, owners, logged, strict=True) if ok]
     await asyncio.gather(*(c.aclose() for c, ok in zip(clients, logged, strict=True) if not ok))
     try:
+        before, began = (sched_seconds(meters.server), sched_seconds(meters.database)), time.monotonic()
         await asyncio.wait_for(asyncio.gather(*(owner_loop(i, c, o) for i, (c, o) in enumerate(inside))),
                                timeout=duration + 120)
+        (server, database), wall = (sched_seconds(meters.server), sched_seconds(meters.database)), time.monotonic()
+        rec.contention = Contention(wall - began, server[0] - before[0][0], server[1] - before[0][1],
+                                    database[0] - before[1][0], database[1] - before[1][1], os.getloadavg()[0])
     except BaseException:
         await asyncio.gather(*(c.aclose() for c, _owner in inside))
         raise
@@ -540,8 +575,9 @@ async def run_phases(app: Server, bare: Server, database: object, owners: list[O
     """The workshop on the app, then saturation rounds that take turns between the app and the bare
     app (both running, the idle one waiting): a slow spell of a shared machine then lowers both
     sides of a round's ratio instead of only one, and the median round is the figure."""
-    rec, inside, login_seconds = await workshop(app.base, owners, questions, n_pages, args.duration, seed_value)
     on_app, on_bare = Meters(in_group(app.pgid), database), Meters(in_group(bare.pgid), database)
+    rec, inside, login_seconds = await workshop(app.base, owners, questions, n_pages, args.duration, seed_value,
+                                                on_app)
     rounds: list[Round] = []
     try:
         if not inside:
@@ -684,6 +720,11 @@ def report(results: list, args: argparse.Namespace, elapsed: float, log_dir: str
                   f"{target}")
             for sample in rec.samples.get(kind, []):
                 print(f"{'':>8}   e.g. {sample}")
+        if (c := rec.contention) is not None:
+            print(f"{'':>8} over the {c.wall:.0f} s of answering: server {c.server_cpu:.1f} s on a CPU, "
+                  f"{c.server_wait:.1f} s waiting for one; PostgreSQL {c.database_cpu:.1f} s on a CPU, "
+                  f"{c.database_wait:.1f} s waiting; host load average {c.load:.1f} at the end "
+                  f"({os.cpu_count()} CPUs)")
     print()
     print(f"Saturation: {args.clients} concurrent clients, {args.saturation:.0f} s each after {WARMUP:g} s warm-up, "
           f"the median of {args.rounds} rounds "
