@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from assessment import access, layout
@@ -203,6 +203,7 @@ class MemberStatus:
     state: str  # "not started" | "in progress" | "submitted"
     percent: int = 0  # answered share of the current draft (the most advanced copy)
     latest: AssessmentRound | None = None  # the latest closed round the trainer may see
+    current: AssessmentRound | None = None  # the round its status describes (the draft, else ``latest``)
     dimensions: dict[str, float | None] = field(default_factory=dict)  # its combined scores
 
 
@@ -229,9 +230,10 @@ def member_statuses(session: Session, cohort: Cohort, *, section: str = "", size
         return []
     ids = [b.id for b, _ in members]
     since = datetime.combine(cohort.starts_on - timedelta(days=lookback_days), datetime.min.time(), access.HANOI)
+    # open rounds, and those closed within the window: what a round shows depends on when it closed
     rounds = session.exec(select(AssessmentRound).where(
         col(AssessmentRound.business_id).in_(ids), AssessmentRound.instrument_id == cohort.instrument_id,
-        AssessmentRound.created_at >= since).order_by(col(AssessmentRound.created_at).desc(),
+        or_(AssessmentRound.status == "open", col(AssessmentRound.closed_at) >= since)).order_by(col(AssessmentRound.created_at).desc(),
                                                       col(AssessmentRound.id).desc())).all()
     open_ids = [r.id for r in rounds if r.status == "open"]
     answered: dict[int, int] = {}
@@ -253,11 +255,12 @@ def member_statuses(session: Session, cohort: Cohort, *, section: str = "", size
             instrument = loader.get(own[0].instrument_id, own[0].instrument_version)
             asked = len(layout.asked_ids(instrument, business.vsic_section, business.size_class))
             status.state, status.percent = "in progress", round(100 * answered.get(own[0].id, 0) / max(asked, 1))  # type: ignore[arg-type]
+            status.current = own[0]
         if visible:
             latest = max(visible, key=lambda r: (r.closed_at, r.id))
             status.latest = latest
             if status.state == "not started":
-                status.state = "submitted"
+                status.state, status.current = "submitted", latest
         out.append(status)
     latest_ids = [s.latest.id for s in out if s.latest is not None]
     if latest_ids:
@@ -272,21 +275,15 @@ def member_statuses(session: Session, cohort: Cohort, *, section: str = "", size
 
 
 def funnel(session: Session, cohort: Cohort, statuses: list[MemberStatus]) -> list[tuple[layout.Page, int]]:
-    """For each page of the questionnaire, how many members saved at least one answer on it in their
-    current round of the cohort's instrument (open or the latest closed one), so the trainer sees
-    where people stop."""
+    """For each page of the questionnaire, how many members saved at least one answer on it in the
+    round their status describes (``MemberStatus.current``: what the trainer may see), so the trainer
+    sees where people stop."""
     instrument = instrument_of(cohort)
-    current = session.exec(select(AssessmentRound.id, AssessmentRound.business_id).where(
-        col(AssessmentRound.business_id).in_([s.business.id for s in statuses] or [-1]),
-        AssessmentRound.instrument_id == cohort.instrument_id,
-        AssessmentRound.instrument_version == cohort.instrument_version)
-        .order_by(col(AssessmentRound.created_at).desc())).all()
-    newest: dict[int, int] = {}
-    for round_id, business_id in current:
-        newest.setdefault(business_id, int(round_id))  # type: ignore[arg-type]
+    current = [s.current.id for s in statuses if s.current is not None
+               and s.current.instrument_version == cohort.instrument_version]
     rows = session.exec(select(Assessment.business_id, Answer.question_id).distinct()
                         .join(Answer, col(Answer.assessment_id) == Assessment.id)
-                        .where(col(Assessment.round_id).in_(list(newest.values()) or [-1]))).all()
+                        .where(col(Assessment.round_id).in_(current or [-1]))).all()
     page_of = {q.id: d for d, dimension in enumerate(instrument.dimensions)
                for q in instrument.questions_of(dimension.id)}
     reached: dict[int, set[int]] = {}
@@ -308,7 +305,7 @@ def notes_of(session: Session, cohort: Cohort, business_id: int) -> list[CohortN
 def add_note(*, session: Session, cohort: Cohort, business_id: int, author: User, text: str, private: bool) -> None:
     text = text.strip()
     if not 1 <= len(text) <= 2000:
-        raise FormErrors({"text": N_("Write the note (at most 2000 characters).")})
+        raise FormErrors({"note": N_("Write the note (at most 2000 characters).")})
     session.add(CohortNote(cohort_id=cohort.id, business_id=business_id, author_id=author.id, text=text,  # type: ignore[arg-type]
                            private=private))
     session.commit()
@@ -325,7 +322,7 @@ def add_action(*, session: Session, cohort: Cohort, business_id: int, author: Us
     dimension_id = form.get("dimension") or ""
     errors: dict[str, str] = {}
     if not 1 <= len(text) <= 500:
-        errors["text"] = N_("Describe the action (at most 500 characters).")
+        errors["action"] = N_("Describe the action (at most 500 characters).")
     if dimension_id not in {d.id for d in instrument_of(cohort).dimensions}:
         errors["dimension"] = N_("Choose a dimension.")
     due: date | None = None
