@@ -233,7 +233,7 @@ def member_statuses(session: Session, cohort: Cohort, *, section: str = "", size
     # open rounds, and those closed within the window: what a round shows depends on when it closed
     rounds = session.exec(select(AssessmentRound).where(
         col(AssessmentRound.business_id).in_(ids), AssessmentRound.instrument_id == cohort.instrument_id,
-        or_(AssessmentRound.status == "open", col(AssessmentRound.closed_at) >= since))
+        or_(col(AssessmentRound.status) == "open", col(AssessmentRound.closed_at) >= since))
         .order_by(col(AssessmentRound.created_at).desc(), col(AssessmentRound.id).desc())).all()
     open_ids = [r.id for r in rounds if r.status == "open"]
     answered: dict[int, int] = {}
