@@ -1,8 +1,10 @@
 """A trainer's journey in a real browser: create a course, read its join code off the page; two
-owners join by code, one on a phone in Vietnamese and one on a desktop in English, and submit a
-quick-check; the trainer's dashboard shows them submitted after an HTMX refresh (set off by changing a
-filter, not by waiting for the 30-s poll); the trainer e-mails a reminder to a third member who has not
-started, and the dashboard counts it. The dashboard's screenshot goes to docs/screenshots/.
+owners join by code, one on a phone in Vietnamese and one on a desktop in English; their rounds from
+before the course are its T0; the course ends, and they submit a quick-check (T1); the trainer's
+dashboard shows them submitted after an HTMX refresh (set off by changing a filter, not by waiting for
+the 30-s poll) and the change before and after; the trainer e-mails a reminder to a third member who
+has not started, the dashboard counts it, and the members' table downloads as XLSX. The dashboard's
+screenshot goes to docs/screenshots/.
 
 The owners and their businesses are made with the factories, and their answers saved through them
 (the autosave has its own browser tests); submitting goes through the pages. Selectors use ids,
@@ -15,6 +17,7 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
@@ -30,6 +33,10 @@ PHONE_VI = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_t
             "device_scale_factor": 2, "locale": "vi-VN"}
 DESKTOP_EN = {"viewport": {"width": 1280, "height": 900}, "locale": "en-US"}
 # a complete quick-check (overall 58.0, Established; see tests/web/test_cohorts.py)
+# answers of the lowest options: overall 2.5 (see tests/web/test_cohorts.py)
+LOW = {"cus01": ["none"], "cus02": ["cash"], "cus03": ["memory"], "ops01": ["paper"], "ops02": ["verbal"],
+       "dat01": ["paper"], "dat02": ["rarely"], "ppl01": ["basic"], "ppl02": ["no"], "sec01": ["none"],
+       "sec02": ["mfa"]}
 MID = {"cus01": ["full"], "cus02": ["integrated"], "cus03": ["crm"], "ops01": ["einvoice", "accounting"],
        "ops02": ["verbal"], "dat01": ["shared"], "dat02": ["monthly"], "ppl01": ["office"], "ppl02": ["once"],
        "sec01": ["manual"], "sec02": ["mfa", "antivirus", "accounts"]}
@@ -102,8 +109,8 @@ def test_trainer_runs_a_course(live_server, live_server_vi, pages, engine, scree
     trainer.goto("/cohorts")
     trainer.locator("#name").fill("Digital basics for craft villages")
     trainer.locator("#instrument").select_option(value="quick-check")
-    trainer.locator("#starts_on").fill((today - timedelta(days=2)).isoformat())
-    trainer.locator("#ends_on").fill((today + timedelta(days=40)).isoformat())
+    trainer.locator("#starts_on").fill((today - timedelta(days=30)).isoformat())
+    trainer.locator("#ends_on").fill((today + timedelta(days=10)).isoformat())
     trainer.locator("main form[action='/cohorts'] button[type=submit]").click()
     expect(trainer).to_have_url(re.compile(r"/cohorts/\d+$"), timeout=WAIT_MS)
     cohort_id = int(trainer.url.rsplit("/", 1)[1])
@@ -143,6 +150,12 @@ def test_trainer_runs_a_course(live_server, live_server_vi, pages, engine, scree
         # the third owner joins too (not through the pages: joining is shown above) and does not start
         cohorts.join(session=s, cohort=s.get(Cohort, cohort_id), business=minh_business, by=minh, lang="en",
                      now=utcnow())
+        for business in (hoa_business, lan_business):  # T0: a round closed 40 days ago, before the course
+            answered(s, business, LOW, now=utcnow() - timedelta(days=40))
+        cohort = s.get(Cohort, cohort_id)  # the course ends (yesterday): what follows is after it
+        cohort.ends_on = today - timedelta(days=1)
+        s.add(cohort)
+        s.commit()
         hoa_copy = answered(s, hoa_business, MID, submit=False)
         lan_copy = answered(s, lan_business, MID, submit=False)
 
@@ -190,6 +203,24 @@ def test_trainer_runs_a_course(live_server, live_server_vi, pages, engine, scree
     expect(trainer).to_have_url(re.compile(rf"/cohorts/{cohort_id}$"), timeout=WAIT_MS)
     expect(member_row(trainer, cohort_id, minh_business.id).locator("td").nth(3)).to_have_text("1", timeout=WAIT_MS)
     expect(member_row(trainer, cohort_id, hoa_business.id).locator("td").nth(3)).to_have_text("0")
+    # before and after: both improved from 2.5 to 58.0, the same change: its mean, no p-value
+    overall = trainer.locator("#dashboard table.changes tr.overall td")
+    expect(overall.nth(0)).to_have_text("2", timeout=WAIT_MS)
+    expect(overall.nth(1)).to_have_text("+55.5")
+    expect(overall.nth(3)).to_have_text("—")
     charts_loaded(trainer)
     screenshot(trainer, "cohort-dashboard-en.png")
+    with trainer.expect_download() as download:
+        trainer.locator(f"a[href='/cohorts/{cohort_id}/exports/members.xlsx']").click()
+    assert download.value.suggested_filename == f"cohort-{cohort_id}-members.xlsx"
+    with open(download.value.path(), "rb") as file:
+        sheet = openpyxl.load_workbook(file).worksheets[0]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header = rows[0]
+    by_name = {row[header.index("business")]: row for row in rows[1:]}
+    assert set(by_name) == {"Gốm Bát Tràng", "Lan Ceramics", "Minh Bikes"}
+    for name in ("Gốm Bát Tràng", "Lan Ceramics"):
+        row = by_name[name]
+        assert (row[header.index("t0_overall")], row[header.index("t1_overall")]) == (2.5, 58.0)
+    assert by_name["Minh Bikes"][header.index("t0_overall")] is None
     pages.assert_no_errors()
