@@ -32,10 +32,13 @@ logged in as that business's owner, and taking turns between the requests for ``
   that sends the ETag back). The first view of each is reported apart.
 
 Times are the server's (``RequestLogMiddleware``'s ``ms``: from the request's arrival in the app to
-its last byte); the client's are printed beside them. The page is also split into its steps, each
-timed alone on the same data (the access lookup, the frozen scores, the answers, the what-if search,
-peers), the rest being the template and the framework. EXPLAIN of the peer query on each database
-must show a search of ``ix_round_peers`` (a partial index on ``is_latest``), not a scan.
+its last byte); the client's are printed beside them, and the SQL statements one request sends. The
+page is also split into its steps, each timed alone on the same data (the access lookup, the frozen
+scores, the answers, the what-if search, peers, the cohort memberships) and the template (timed in
+the page's own requests); the rest is the login lookup, the framework and the middleware. The load
+average is printed: on a shared machine every figure moves with it. EXPLAIN of the peer query on
+each database must show a search of ``ix_round_peers`` (a partial index on ``is_latest``), not a scan;
+on SQLite the program is also checked for reads of the table's rows (there must be none).
 
 Target: every median ≤ 50 ms, on SQLite and on PostgreSQL.
 
@@ -69,6 +72,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -79,11 +83,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from assessment import access, accounts, layout, migrate, reference, results, rounds, sizing, taxcode  # noqa: E402
+from assessment.cohorts import memberships_of  # noqa: E402
 from assessment.db import make_engine  # noqa: E402
 from assessment.models import Assessment, AssessmentRound, User  # noqa: E402
 from assessment.scores import model_for, score_answers  # noqa: E402
@@ -545,6 +550,7 @@ class Measure:
     first: float | None = None  # server ms of the first view
     server: list[float] = field(default_factory=list)
     client: list[float] = field(default_factory=list)
+    queries: int = 0  # SQL statements one (warm) request sends
 
     @property
     def median(self) -> float:
@@ -627,6 +633,8 @@ def page_steps(engine: Engine, copy_id: int, user_id: int, settings: Settings, r
             timed("what_if (3 greedy steps)", lambda v=view, b=business, a=saved: results.what_if(v.instrument, b, a))
             timed("peers (round + _PEER_COUNTS)", lambda s=session, c=copy: results.peers(
                 session=s, round_=s.get(AssessmentRound, c.round_id), minimum=settings.peer_min))
+            timed("cohort memberships (member_role + memberships_of)", lambda s=session, b=business, u=user: (
+                access.member_role(s, u.id, b.id), memberships_of(s, b)))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -645,6 +653,7 @@ class Outcome:
     measures: list[Measure]
     steps: dict[str, float]
     checks: dict[str, int]
+    load: tuple[float, float]  # the 1-minute load average as the measuring began and ended
     profile: str = ""
 
 
@@ -664,6 +673,24 @@ def measure(engine: Engine, url: str, plan: Plan, repeat: int, profile: bool) ->
                                      else "reads no table row, only the index") + ")")
 
     handler = ServerTimes()
+    statements = [0]
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    import web.routes.results as route
+
+    template_ms: list[float] = []
+    app_render = route.render
+
+    def timed_render(*args: Any, **kwargs: Any) -> Any:  # the results page's template, timed in its request
+        started = time.perf_counter()
+        response = app_render(*args, **kwargs)
+        template_ms.append((time.perf_counter() - started) * 1000)
+        return response
+
+    route.render = timed_render  # type: ignore[assignment]
     request_log = logging.getLogger("dxm.request")
     saved_handlers, saved_propagate, saved_level = request_log.handlers[:], request_log.propagate, request_log.level
     request_log.handlers[:] = [handler]
@@ -676,15 +703,16 @@ def measure(engine: Engine, url: str, plan: Plan, repeat: int, profile: bool) ->
     base = f"/assessments/{copy_id}"
     kinds = {"results page": f"{base}/results", "radar chart": f"{base}/charts/radar.svg",
              "bars chart": f"{base}/charts/bars.svg"}
-    measures = {"floor": Measure("floor: _PEER_COUNTS alone"), **{k: Measure(k) for k in kinds},
+    measures = {"floor": Measure("floor: _PEER_COUNTS alone", queries=1), **{k: Measure(k) for k in kinds},
                 "radar 304": Measure("radar chart, ETag → 304"), "bars 304": Measure("bars chart, ETag → 304")}
     etags: dict[str, str] = {}
 
     def get(name: str, path: str, headers: dict | None = None, status: int = 200) -> None:
-        before = len(handler.ms)
+        before, sent = len(handler.ms), statements[0]
         started = time.perf_counter()
         response = client.get(path, headers=headers or {})
         client_ms = (time.perf_counter() - started) * 1000
+        measures[name].queries = statements[0] - sent
         assert response.status_code == status, (path, response.status_code, response.text[:300])
         if name in ("radar chart", "bars chart"):
             etags[name] = response.headers["etag"]
@@ -703,6 +731,7 @@ def measure(engine: Engine, url: str, plan: Plan, repeat: int, profile: bool) ->
             for name, path in kinds.items():  # the first views: render and store the charts
                 get(name, path)
             html = client.get(kinds["results page"]).text
+            template_ms.clear()
             n_peers = int(m.group(1).replace(",", "")) if (m := re.search(r"of ([\d,]+) businesses", html)) else -1
             for _ in range(repeat):
                 ms, row = bare_peer_query(engine, params)
@@ -713,9 +742,12 @@ def measure(engine: Engine, url: str, plan: Plan, repeat: int, profile: bool) ->
                 get("radar 304", kinds["radar chart"], {"If-None-Match": etags["radar chart"]}, 304)
                 get("bars 304", kinds["bars chart"], {"If-None-Match": etags["bars chart"]}, 304)
         steps = page_steps(engine, copy_id, target_user, settings)
+        steps["template results.html (timed in the page requests)"] = statistics.median(template_ms)
         if profile:
             profile_text = profile_steps(engine, copy_id, target_user, settings)
     finally:
+        route.render = app_render  # type: ignore[assignment]
+        event.remove(engine, "before_cursor_execute", count)
         request_log.handlers[:] = saved_handlers
         request_log.propagate, request_log.level = saved_propagate, saved_level
     return lines, list(measures.values()), steps, n_peers, row[0], profile_text
@@ -820,7 +852,9 @@ def run(database: str, plan: Plan, repeat: int, server_url: str | None, profile:
             console.print("flag checks (all must be 0): " + ", ".join(f"{k}: {v}" for k, v in checks.items()))
             if any(checks.values()):
                 sys.exit("the latest-round flags are inconsistent")
+            load_before = os.getloadavg()[0]
             lines, measures, steps, shown, counted, profile_text = measure(engine, url, plan, repeat, profile)
+            load = (load_before, os.getloadavg()[0])
             if shown != counted:
                 console.print(f"[red]the page shows {shown} peers, the query counts {counted}")
             if database == "sqlite":
@@ -832,13 +866,15 @@ def run(database: str, plan: Plan, repeat: int, server_url: str | None, profile:
         finally:
             engine.dispose()
     return Outcome(database, len(plan.r_business), plan.n_businesses, fill_seconds, detail, plan.group,
-                   plan.group_size, counted, lines, plan_uses_index(engine, lines), measures, steps, checks,
+                   plan.group_size, counted, lines, plan_uses_index(engine, lines), measures, steps, checks, load,
                    profile_text)
 
 
 def report(outcome: Outcome) -> None:
     instrument, version, section, size = outcome.group
     console.rule(f"[bold]{outcome.database}: {outcome.rounds:,} rounds of {outcome.businesses:,} businesses")
+    console.print(f"filled in {outcome.fill_seconds:.0f} s; load average while measuring: "
+                  f"{outcome.load[0]:.1f} → {outcome.load[1]:.1f} ({os.cpu_count()} cores)")
     console.print(f"largest peer group: {instrument} {version}, section {section}, {size}: "
                   f"{outcome.group_size:,} latest rounds ({outcome.peers:,} peers of the business under test)")
     console.print("EXPLAIN of the peer query:")
@@ -849,22 +885,22 @@ def report(outcome: Outcome) -> None:
     floor = outcome.measures[0].median
     table = Table(title=f"{outcome.database}: server time, median of {len(outcome.measures[0].server)} "
                         f"(target ≤ {TARGET_MS:.0f} ms)")
-    for column in ("request", "first view", "median", "p90", "client median", "÷ floor", "target"):
+    for column in ("request", "first view", "median", "p90", "client median", "÷ floor", "queries", "target"):
         table.add_column(column, justify="left" if column == "request" else "right")
     for m in outcome.measures:
         p90 = float(np.percentile(m.server, 90))
         first = "" if m.first is None else f"{m.first:.1f} ms"
         ok = "[green]met" if m.median <= TARGET_MS else "[red]missed"
         table.add_row(m.name, first, f"{m.median:.1f} ms", f"{p90:.1f} ms", f"{statistics.median(m.client):.1f} ms",
-                      f"{m.median / floor:.1f}×", ok)
+                      f"{m.median / floor:.1f}×", str(m.queries), ok)
     console.print(table)
-    steps = Table(title="the results page's steps, each alone (median of 9)")
+    steps = Table(title="the results page's steps: each alone (median of 9), the template in its requests")
     steps.add_column("step")
     steps.add_column("ms", justify="right")
     for name, ms in outcome.steps.items():
         steps.add_row(name, f"{ms:.2f}")
     page = next(m for m in outcome.measures if m.name == "results page").median
-    steps.add_row("the rest: template, framework, session (page median − steps)",
+    steps.add_row("the rest: login lookup, framework, middleware (page median − the above)",
                   f"{page - sum(outcome.steps.values()):.2f}")
     console.print(steps)
     if outcome.profile:
