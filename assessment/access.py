@@ -97,12 +97,17 @@ class CohortSpan:
     left_at: datetime | None
 
 
+def hanoi_date(moment: datetime) -> date:
+    """The date of a moment in Hanoi: the calendar every window, quarter and "today" here uses."""
+    return moment.astimezone(HANOI).date()
+
+
 def trainer_sees_round(instrument_id: str, closed_at: datetime | None, spans: Sequence[CohortSpan]) -> bool:
     """A closed round of the cohort's instrument, closed on or after ``TRAINER_LOOKBACK_DAYS`` before
     the course start (a date in Hanoi) and before the business left the cohort."""
     if closed_at is None:
         return False
-    closed_on = closed_at.astimezone(HANOI).date()
+    closed_on = hanoi_date(closed_at)
     return any(
         span.instrument_id == instrument_id
         and closed_on >= span.starts_on - timedelta(days=TRAINER_LOOKBACK_DAYS)

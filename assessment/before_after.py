@@ -19,7 +19,7 @@ from scipy import stats  # type: ignore[import-untyped]  # no stubs in the lock 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from assessment.access import HANOI
+from assessment.access import HANOI, hanoi_date
 from assessment.messages import N_
 from assessment.models import AssessmentRound, Business, Cohort, CohortMember, RoundResult
 from assessment.settings import Settings
@@ -80,13 +80,6 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, HANOI).astimezone(UTC)
 
 
-def hanoi_date(moment: datetime) -> date:
-    return _utc(moment).astimezone(HANOI).date()
-
-
-def _utc(moment: datetime) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite gives them back naive, in UTC)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def before_window(cohort: Cohort, before_days: int) -> Window:
@@ -186,7 +179,7 @@ def pairs(session: Session, cohort: Cohort, *, before_days: int, after_days: int
         .join(CohortMember, and_(col(CohortMember.business_id) == AssessmentRound.business_id,
                                  col(CohortMember.cohort_id) == cohort.id))
         .where(AssessmentRound.instrument_id == cohort.instrument_id, AssessmentRound.status == "closed",
-               AssessmentRound.respondents > 0, closed_at.is_not(None), closed_at <= _utc(now),
+               AssessmentRound.respondents > 0, closed_at.is_not(None), closed_at <= now,
                or_(col(CohortMember.left_at).is_(None), closed_at <= CohortMember.left_at),
                or_(and_(closed_at >= before.since, closed_at < before.until,
                         col(AssessmentRound.instrument_version) == version),

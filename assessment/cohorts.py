@@ -48,10 +48,6 @@ CONSENT = N_("The course's trainers will see this business's name, ward, sector 
              "can send reminders, which you can turn off. You can leave at any time.")
 
 
-def today_in_hanoi(now: datetime) -> date:
-    return now.astimezone(access.HANOI).date()
-
-
 # -- creating ---------------------------------------------------------------------------------
 def parse_form(session: Session, form: Mapping[str, str]) -> dict:
     """Clean cohort values, or FormErrors with a message per wrong field."""
@@ -132,7 +128,7 @@ def joinable(session: Session, code: str, *, now: datetime) -> Cohort:
         raise NotAllowed(N_("No course has this code: check it with your trainer."))
     if cohort.status != "open":
         raise NotAllowed(N_("This course is closed to new members."))
-    if today_in_hanoi(now) > cohort.ends_on:
+    if access.hanoi_date(now) > cohort.ends_on:
         raise NotAllowed(N_("This course has ended: its code no longer works."))
     return cohort
 

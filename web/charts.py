@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -60,6 +61,19 @@ def _clean(values: Sequence[float | None]) -> list[float]:
 
 def _wrap(text: str, width: int, lines: int = 3) -> str:
     return "\n".join(textwrap.wrap(text, width=width, max_lines=lines, placeholder="…") or [""])
+
+
+def _open_box(ax: Axes) -> None:
+    """No frame on the top and right: the data, not the box, carries the eye."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _label_rows(ax: Axes, labels: list[str], fontsize: float = 9) -> None:
+    """One row per label, the first on top, labels wrapped, no tick marks beside them."""
+    ax.set_yticks(range(len(labels)), [_wrap(label, 22, 2) for label in labels], fontsize=fontsize)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0)
 
 
 def radar(labels: list[str], scores: list[float]) -> Figure:
@@ -109,13 +123,10 @@ def bars(labels: list[str], scores: list[float], level_mins: list[float], level_
         ax = fig.add_subplot()
         positions = list(range(n))
         ax.barh(positions, values, height=0.6, color=ACCENT, zorder=2)
-        ax.set_yticks(positions, [_wrap(label, 22, 2) for label in labels], fontsize=8)
-        ax.invert_yaxis()
+        _label_rows(ax, labels, fontsize=8)
         ax.set_xlim(0, 100)
         ax.set_xticks(TICKS)
-        ax.tick_params(axis="y", length=0)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _open_box(ax)
         for i, value in enumerate(values):
             inside = value > 88
             ax.text(value - 1.5 if inside else value + 1.5, i, f"{value:.0f}", va="center",
@@ -156,8 +167,7 @@ def progress(
         margin = 0.5 if len(x) <= 1 else 0.2
         ax.set_xlim(-margin, len(x) - 1 + margin)
         ax.grid(axis="y", color=GRID, linewidth=0.8)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _open_box(ax)
         handles, names = ax.get_legend_handles_labels()
         # the overall line first
         handles, names = handles[-1:] + handles[:-1], names[-1:] + names[:-1]
@@ -186,14 +196,11 @@ def counts(labels: list[str], values: list[int]) -> Figure:
         ax = fig.add_subplot()
         positions = list(range(n))
         ax.barh(positions, values, height=0.6, color=ACCENT, zorder=2)
-        ax.set_yticks(positions, [_wrap(label, 22, 2) for label in labels], fontsize=9)
-        ax.invert_yaxis()
+        _label_rows(ax, labels)
         top = max([*values, 1])
         ax.set_xlim(0, top * 1.15)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.tick_params(axis="y", length=0)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _open_box(ax)
         for i, value in enumerate(values):
             ax.text(value + top * 0.02, i, str(value), va="center", ha="left", fontsize=9, fontweight="bold")
     return fig
@@ -212,7 +219,6 @@ def strip(labels: list[str], scores: list[list[float]], means: list[float | None
                 jitter = [((k * 0.37) % 1 - 0.5) * 0.3 for k in range(len(values))]
                 ax.scatter(values, [i + j for j in jitter], s=14, color=PALETTE[5], alpha=0.8, zorder=2,
                            linewidths=0)
-        ys = list(range(n))
         mean_points = [(m, i) for i, m in enumerate(means) if m is not None]
         if mean_points:
             ax.scatter([m for m, _ in mean_points], [i for _, i in mean_points], marker="|", s=400, color=INK,
@@ -221,14 +227,11 @@ def strip(labels: list[str], scores: list[list[float]], means: list[float | None
         if ref_points:
             ax.scatter([m for m, _ in ref_points], [i for _, i in ref_points], marker="D", s=36, color=PALETTE[1],
                        zorder=4, label=reference_label)
-        ax.set_yticks(ys, [_wrap(label, 22, 2) for label in labels], fontsize=9)
-        ax.set_ylim(n - 0.5, -0.5)
+        _label_rows(ax, labels)
         ax.set_xlim(0, 100)
         ax.set_xticks(TICKS)
         ax.grid(axis="x", color=GRID, linewidth=0.8)
-        ax.tick_params(axis="y", length=0)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _open_box(ax)
         if mean_points or ref_points:
             fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
     return fig
@@ -255,11 +258,8 @@ def changes(labels: list[str], means: list[float | None], lows: list[float | Non
         ax.axvline(0, color=MUTED, linewidth=1)
         extent = max([abs(v) for v in [*values, *(x for x in [*lows, *highs] if x is not None)]] + [10.0]) * 1.1
         ax.set_xlim(-extent, extent)
-        ax.set_yticks(ys, [_wrap(label, 22, 2) for label in labels], fontsize=9)
-        ax.set_ylim(n - 0.5, -0.5)
+        _label_rows(ax, labels)
         ax.set_xlabel(axis_label, fontsize=9)
         ax.grid(axis="x", color=GRID, linewidth=0.8)
-        ax.tick_params(axis="y", length=0)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _open_box(ax)
     return fig

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from assessment import accounts, cohorts
+from assessment import access, accounts, cohorts
 from assessment.models import Cohort, CohortMember, MailMessage, Reminder, utcnow
 from tests.factories import PASSWORD, answered, make_business
 
@@ -101,7 +101,7 @@ def test_trainer_runs_a_course(live_server, live_server_vi, pages, engine, scree
     hoa_business = people["hoa@gombattrang.vn"][1]
     lan_business = people["lan@example.vn"][1]
     minh, minh_business = people["minh@example.vn"]
-    today = cohorts.today_in_hanoi(utcnow())
+    today = access.hanoi_date(utcnow())
 
     # the trainer creates the course and reads its code off the page
     trainer = open_page(pages, live_server, **DESKTOP_EN)

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 
-from assessment import accounts, cohorts
+from assessment import access, accounts, cohorts
 from assessment.access import HANOI
 from assessment.models import utcnow
 from tests.conftest import Browser
@@ -25,7 +25,7 @@ DIMENSIONS = ("customers", "operations", "data", "people", "security")
 
 
 def at(days_ago: int) -> datetime:
-    day = cohorts.today_in_hanoi(utcnow()) - timedelta(days=days_ago)
+    day = access.hanoi_date(utcnow()) - timedelta(days=days_ago)
     return datetime.combine(day, time(10), HANOI)
 
 
@@ -34,7 +34,7 @@ def course(session, new_client):
     """A course that started 60 days ago and ended 30 days ago; two members improved (LOW -> MID,
     MID -> HIGH), one has only a T0, one is a household business (a 12-digit code)."""
     trainer = accounts.create_user(session=session, email="trainer@example.vn", password=PASSWORD, role="trainer")
-    today = cohorts.today_in_hanoi(utcnow())
+    today = access.hanoi_date(utcnow())
     cohort = cohorts.create(session=session, trainer=trainer, form={
         "name": "=HYPERLINK(\"x\") Khoá số hoá", "instrument": "quick-check",
         "starts_on": (today - timedelta(days=60)).isoformat(), "ends_on": (today - timedelta(days=30)).isoformat()})

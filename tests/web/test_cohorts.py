@@ -68,7 +68,7 @@ def main_text(response) -> str:
 
 
 def today() -> date:
-    return cohorts.today_in_hanoi(utcnow())
+    return access.hanoi_date(utcnow())
 
 
 def at(day: date, hour: int = 10) -> datetime:

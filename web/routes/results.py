@@ -12,7 +12,7 @@ from assessment.messages import NotAllowed
 from assessment.models import Assessment, AssessmentRound, Business, RenderedChart
 from questionnaires import loader
 from web import charts, pdf
-from web.deps import FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
+from web.deps import CurrentUser, FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
 from web.i18n import translate
 from web.templating import render
 
@@ -34,7 +34,7 @@ def _peers(session: Session, copy: Assessment, minimum: int) -> results.Peers:
 
 
 @router.get("/assessments/{assessment_id}/results")
-def show(request: Request, owned: ViewCopy, session: SessionDep, settings: SettingsDep) -> Response:
+def show(request: Request, owned: ViewCopy, user: CurrentUser, session: SessionDep, settings: SettingsDep) -> Response:
     copy, business = owned
     if layout.view_for(copy.status, "results") != "results":
         return RedirectResponse(f"/assessments/{copy.id}", status_code=303)
@@ -48,8 +48,9 @@ def show(request: Request, owned: ViewCopy, session: SessionDep, settings: Setti
         "sandbox": view, "suggestions": suggestions,
         "questions": layout.applicable(view.instrument, business.vsic_section, business.size_class),
         "round": session.get(AssessmentRound, copy.round_id),
-        "memberships": cohorts.memberships_of(session, business)
-        if access.member_role(session, request.state.user.id, business.id) == "owner" else [],  # type: ignore[arg-type]
+        # the actions of its courses, for those who manage the business (a respondent sees none)
+        "memberships": cohorts.memberships_of(session, business) if access.business_for(
+            session, user, business.id, access.Action.MANAGE_BUSINESS) else [],  # type: ignore[arg-type]
     })
 
 

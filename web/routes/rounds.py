@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from assessment import access, layout, results, rounds
 from assessment.access import Action
 from assessment.messages import NotAllowed
+from assessment.models import AssessmentRound, Business
 from web.deps import CurrentUser, ManageRound, RowId, SessionDep, SettingsDep, require_roles
 from web.templating import render
 
@@ -26,15 +27,22 @@ def show(request: Request, round_id: RowId, user: CurrentUser, session: SessionD
     if found is None:
         raise HTTPException(status_code=404)
     round_, business = found
-    combined = results.round_result(session=session, round_=round_)
-    peers = results.peers(session=session, round_=round_, minimum=settings.peer_min)
+    return _round_page(request, session, settings, round_, business, manage=managed is not None)
+
+
+def _round_page(request: Request, session: SessionDep, settings: SettingsDep, round_: AssessmentRound,
+                business: Business, *, manage: bool, new_link: str | None = None) -> Response:
+    """The round's page: the owner's copies, invitations and closing (``manage``), and, once closed,
+    its combined result and where it stands among its peers."""
+    instrument = rounds.instrument_of(round_)
     return render(request, "round.html", {
-        "round": round_, "business": business, "manage": managed is not None,
-        "copies": rounds.copies_of(session, round_) if managed else [],
-        "asked": len(layout.asked_ids(rounds.instrument_of(round_), business.vsic_section, business.size_class)),
-        "invitations": rounds.open_invitations(session, round_) if managed else [],
-        "instrument": rounds.instrument_of(round_), "combined": combined, "peers": peers,
-        "peer_min": settings.peer_min, "new_link": None,
+        "round": round_, "business": business, "manage": manage, "instrument": instrument,
+        "copies": rounds.copies_of(session, round_) if manage else [],
+        "asked": len(layout.asked_ids(instrument, business.vsic_section, business.size_class)),
+        "invitations": rounds.open_invitations(session, round_) if manage else [],
+        "combined": results.round_result(session=session, round_=round_),
+        "peers": results.peers(session=session, round_=round_, minimum=settings.peer_min),
+        "peer_min": settings.peer_min, "new_link": new_link,
     })
 
 
@@ -46,13 +54,8 @@ def invite(request: Request, managed: ManageRound, user: CurrentUser, session: S
         token = rounds.invite(session=session, round_=round_, by=user, label=label)
     except NotAllowed:
         raise HTTPException(status_code=409) from None
-    return render(request, "round.html", {
-        "round": round_, "business": business, "manage": True, "copies": rounds.copies_of(session, round_),
-        "asked": len(layout.asked_ids(rounds.instrument_of(round_), business.vsic_section, business.size_class)),
-        "invitations": rounds.open_invitations(session, round_), "instrument": rounds.instrument_of(round_),
-        "combined": None, "peers": results.Peers(0, None), "peer_min": settings.peer_min,
-        "new_link": str(request.base_url).rstrip("/") + f"/invitations/{token}",
-    })
+    return _round_page(request, session, settings, round_, business, manage=True,
+                       new_link=str(request.base_url).rstrip("/") + f"/invitations/{token}")
 
 
 @router.post("/rounds/{round_id}/close")
