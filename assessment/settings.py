@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default="Sở Tài chính Hà Nội",
         description="Name shown for the department (planning and investment merged into finance in 2025).",
     )
+    centre_name: str = Field(
+        default="Trung tâm Hỗ trợ Doanh nghiệp Hà Nội", max_length=120,
+        description="The support centre that runs the service: named on the home page and in every PDF report.")
+    centre_contact: str = Field(
+        default="", max_length=200,
+        description="How owners reach the centre (telephone, e-mail, address), printed under its name in reports.")
     db_pool_size: int = Field(
         default=2, ge=1, le=500,
         description="Database connections per worker process; further requests wait their turn "

@@ -18,6 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from web import formatting
+
 if TYPE_CHECKING:
     from matplotlib.projections.polar import PolarAxes
     from matplotlib.typing import RcKeyType
@@ -33,12 +35,21 @@ LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 TICKS = [0, 20, 40, 60, 80, 100]
 
+#: A chart is drawn WIDTH inches wide and shown as wide as the page's column: on a 375 px phone about
+#: PHONE_PX pixels (the viewport less the page's padding), so one point of text shows as
+#: PHONE_PX / (WIDTH * 72) pixels there. Every text is at least TEXT points, which keeps it at least
+#: MIN_TEXT_PX pixels on that phone (tests/web/test_charts_pdf.py checks every text of every chart).
+WIDTH = 4.0
+PHONE_PX = 335
+MIN_TEXT_PX = 11
+TEXT = 9.5
+
 STYLE: dict[RcKeyType, Any] = {
     "font.family": FONT,
-    "font.size": 9,
+    "font.size": TEXT,
     "axes.edgecolor": MUTED,
     "axes.labelcolor": INK,
-    "axes.titlesize": 10,
+    "axes.titlesize": TEXT + 1,
     "xtick.color": INK,
     "ytick.color": INK,
     "text.color": INK,
@@ -46,7 +57,7 @@ STYLE: dict[RcKeyType, Any] = {
 }
 
 
-def _figure(width: float = 5.0, height: float = 4.0, **kwargs: Any) -> Figure:
+def _figure(width: float = WIDTH, height: float = 3.4, **kwargs: Any) -> Figure:
     return Figure(figsize=(width, height), layout="constrained", **kwargs)
 
 
@@ -69,27 +80,30 @@ def _open_box(ax: Axes) -> None:
         ax.spines[side].set_visible(False)
 
 
-def _label_rows(ax: Axes, labels: list[str], fontsize: float = 9) -> None:
+def _label_rows(ax: Axes, labels: list[str], fontsize: float = TEXT) -> None:
     """One row per label, the first on top, labels wrapped, no tick marks beside them."""
     ax.set_yticks(range(len(labels)), [_wrap(label, 22, 2) for label in labels], fontsize=fontsize)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)
 
 
-def radar(labels: list[str], scores: list[float]) -> Figure:
-    """A polar radar of dimension scores (0-100), one spoke per dimension, clockwise from the top."""
+def radar(labels: list[str], scores: list[float], *, lang: str) -> Figure:
+    """A polar radar of dimension scores (0-100), one spoke per dimension, clockwise from the top;
+    each spoke's score written as the results table writes it."""
     values = _clean(scores)
     n = max(len(values), 1)
     angles = [2 * math.pi * i / n for i in range(n)]
     with matplotlib.rc_context(STYLE):
-        fig = _figure()
-        ax = cast("PolarAxes", fig.add_subplot(projection="polar"))
+        # placed by hand, not by the layout engine (which ignores the spoke labels): the labels get a
+        # quarter of the width on each side and the rest of the height, shared above and below
+        fig = Figure(figsize=(WIDTH, WIDTH * 1.05))
+        ax = cast("PolarAxes", fig.add_axes((0.26, 0.27, 0.48, 0.48 / 1.05), projection="polar"))
         ax.set_theta_offset(math.pi / 2)
         ax.set_theta_direction(-1)
         ax.set_ylim(0, 100)
         ax.set_rlabel_position(180 / n)  # between the first two spokes
-        ax.set_yticks(TICKS[1:])
-        ax.set_yticklabels([str(t) for t in TICKS[1:]], fontsize=7, color=MUTED)
+        ax.set_yticks([50, 100])  # two rings labelled: more would crowd a phone-sized chart
+        ax.set_yticklabels(["50", "100"], fontsize=TEXT, color=MUTED)
         for tick in ax.get_yticklabels():
             tick.set_bbox({"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
             tick.set_zorder(5)
@@ -102,44 +116,45 @@ def radar(labels: list[str], scores: list[float]) -> Figure:
             ax.scatter(angles, values, color=ACCENT, s=18, zorder=4, clip_on=False)
         ax.set_xticks(angles)
         ax.set_xticklabels([])  # drawn below, aligned away from the centre
-        width = 16 if n > 3 else 20
+        width = 12 if n > 3 else 16
         for angle, label, value in zip(angles, labels, values, strict=False):
             x = math.sin(angle)  # clockwise from the top: sin is left/right, cos is up/down
             y = math.cos(angle)
             ha = "center" if abs(x) < 0.3 else ("left" if x > 0 else "right")
             va = "center" if abs(y) < 0.3 else ("bottom" if y > 0 else "top")
-            name, score = _wrap(label, width), f"{value:.0f}"
+            name, score = _wrap(label, width), formatting.score(value, lang)
             text = f"{score}\n{name}" if va == "top" else f"{name}\n{score}"
-            ax.text(angle, 112, text, ha=ha, va=va, fontsize=8, linespacing=1.15, multialignment=ha)
+            ax.text(angle, 110, text, ha=ha, va=va, fontsize=TEXT, linespacing=1.1, multialignment=ha)
     return fig
 
 
-def bars(labels: list[str], scores: list[float], level_mins: list[float], level_names: list[str]) -> Figure:
+def bars(labels: list[str], scores: list[float], level_mins: list[float], level_names: list[str], *,
+         lang: str) -> Figure:
     """Horizontal 0-100 bars, one per dimension (first on top), with the level thresholds marked."""
     values = _clean(scores)
     n = len(values)
     with matplotlib.rc_context(STYLE):
-        fig = _figure(5.0, max(2.6, 1.4 + 0.45 * n))
+        fig = _figure(WIDTH, max(2.6, 1.4 + 0.45 * n))
         ax = fig.add_subplot()
         positions = list(range(n))
         ax.barh(positions, values, height=0.6, color=ACCENT, zorder=2)
-        _label_rows(ax, labels, fontsize=8)
+        _label_rows(ax, labels, fontsize=TEXT)
         ax.set_xlim(0, 100)
         ax.set_xticks(TICKS)
         _open_box(ax)
         for i, value in enumerate(values):
-            inside = value > 88
-            ax.text(value - 1.5 if inside else value + 1.5, i, f"{value:.0f}", va="center",
-                    ha="right" if inside else "left", fontsize=8, fontweight="bold",
+            inside = value > 80
+            ax.text(value - 1.5 if inside else value + 1.5, i, formatting.score(value, lang), va="center",
+                    ha="right" if inside else "left", fontsize=TEXT, fontweight="bold",
                     color="white" if inside else INK, zorder=3)
         levels = sorted(zip(level_mins, level_names, strict=False))
         for k, (minimum, name) in enumerate(levels):
             if minimum > 0:
                 ax.axvline(minimum, color=GRID, linewidth=1, linestyle="--", zorder=1)
             upper = levels[k + 1][0] if k + 1 < len(levels) else 100.0
-            chars = max(6, int((upper - minimum) / 100 * 48))
-            ax.text(minimum + 1, 1.01, _wrap(name, chars, 2), transform=ax.get_xaxis_transform(), ha="left",
-                    va="bottom", fontsize=7, color=MUTED, linespacing=1.1)
+            chars = max(4, int((upper - minimum) / 100 * 30))  # what fits in the level's band
+            ax.text((minimum + upper) / 2, 1.01, _wrap(name, chars, 2), transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=TEXT, color=MUTED, linespacing=1.05)
     return fig
 
 
@@ -148,22 +163,21 @@ def progress(
 ) -> Figure:
     """Scores over successive assessments: a bold overall line, a thin line per dimension (None: a gap)."""
     x = list(range(len(dates)))
-    columns = 2
-    rows = math.ceil((len(series) + 1) / columns)
+    rows = len(series) + 1  # the legend below: one entry a line, as wide as the chart
     with matplotlib.rc_context(STYLE):
-        fig = _figure(5.0, 3.2 + 0.3 * rows)
+        fig = _figure(WIDTH, 2.8 + 0.2 * rows)
         ax = fig.add_subplot()
         for i, (name, values) in enumerate(series.items()):
             ys = [math.nan if v is None else float(v) for v in values]
             ax.plot(x, ys, color=PALETTE[i % len(PALETTE)], linestyle=LINESTYLES[i // len(PALETTE) % 4],
-                    linewidth=1.1, marker=MARKERS[i % len(MARKERS)], markersize=3.5, label=_wrap(name, 30, 2),
+                    linewidth=1.1, marker=MARKERS[i % len(MARKERS)], markersize=3.5, label=_wrap(name, 40, 1),
                     zorder=2, clip_on=False)
         ax.plot(x, [float(v) for v in overall], color=INK, linewidth=3, marker="o", markersize=6,
                 label=overall_label, zorder=3, clip_on=False)
         ax.set_ylim(0, 100)
         ax.set_yticks(TICKS)
         ax.set_xticks(x, dates, rotation=30 if len(dates) > 4 else 0, ha="right" if len(dates) > 4 else "center",
-                      fontsize=8)
+                      fontsize=TEXT)
         margin = 0.5 if len(x) <= 1 else 0.2
         ax.set_xlim(-margin, len(x) - 1 + margin)
         ax.grid(axis="y", color=GRID, linewidth=0.8)
@@ -171,7 +185,8 @@ def progress(
         handles, names = ax.get_legend_handles_labels()
         # the overall line first
         handles, names = handles[-1:] + handles[:-1], names[-1:] + names[:-1]
-        fig.legend(handles, names, loc="outside lower center", ncols=columns, fontsize=7.5, frameon=False)
+        fig.legend(handles, names, loc="outside lower left", ncols=1, fontsize=TEXT, frameon=False,
+                   handlelength=2.5, labelspacing=0.3)
     return fig
 
 
@@ -188,11 +203,11 @@ def to_png(fig: Figure, dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-def counts(labels: list[str], values: list[int]) -> Figure:
+def counts(labels: list[str], values: list[int], *, lang: str) -> Figure:
     """How many businesses are at each level (first level on top), with the count at each bar."""
     n = len(values)
     with matplotlib.rc_context(STYLE):
-        fig = _figure(5.0, max(2.2, 1.2 + 0.45 * n))
+        fig = _figure(WIDTH, max(2.2, 1.2 + 0.45 * n))
         ax = fig.add_subplot()
         positions = list(range(n))
         ax.barh(positions, values, height=0.6, color=ACCENT, zorder=2)
@@ -202,7 +217,8 @@ def counts(labels: list[str], values: list[int]) -> Figure:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         _open_box(ax)
         for i, value in enumerate(values):
-            ax.text(value + top * 0.02, i, str(value), va="center", ha="left", fontsize=9, fontweight="bold")
+            ax.text(value + top * 0.02, i, formatting.number(value, lang), va="center", ha="left", fontsize=TEXT,
+                    fontweight="bold")
     return fig
 
 
@@ -212,7 +228,7 @@ def strip(labels: list[str], scores: list[list[float]], means: list[float | None
     reference mean (the city's) as a diamond where there is one; 0-100, first dimension on top."""
     n = len(labels)
     with matplotlib.rc_context(STYLE):
-        fig = _figure(5.0, max(2.8, 1.6 + 0.55 * n))
+        fig = _figure(WIDTH, max(2.8, 1.6 + 0.55 * n))
         ax = fig.add_subplot()
         for i, values in enumerate(scores):
             if values:
@@ -233,7 +249,7 @@ def strip(labels: list[str], scores: list[list[float]], means: list[float | None
         ax.grid(axis="x", color=GRID, linewidth=0.8)
         _open_box(ax)
         if mean_points or ref_points:
-            fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+            fig.legend(loc="outside lower center", ncols=2, fontsize=TEXT, frameon=False)
     return fig
 
 
@@ -243,7 +259,7 @@ def changes(labels: list[str], means: list[float | None], lows: list[float | Non
     Rows without numbers (not enough pairs) are left empty."""
     n = len(labels)
     with matplotlib.rc_context(STYLE):
-        fig = _figure(5.0, max(2.6, 1.4 + 0.5 * n))
+        fig = _figure(WIDTH, max(2.6, 1.4 + 0.5 * n))
         ax = fig.add_subplot()
         ys = list(range(n))
         shown = [i for i in ys if means[i] is not None]
@@ -259,7 +275,7 @@ def changes(labels: list[str], means: list[float | None], lows: list[float | Non
         extent = max([abs(v) for v in [*values, *(x for x in [*lows, *highs] if x is not None)]] + [10.0]) * 1.1
         ax.set_xlim(-extent, extent)
         _label_rows(ax, labels)
-        ax.set_xlabel(axis_label, fontsize=9)
+        ax.set_xlabel(axis_label, fontsize=TEXT)
         ax.grid(axis="x", color=GRID, linewidth=0.8)
         _open_box(ax)
     return fig

@@ -1,14 +1,17 @@
 """The printable report of one submitted assessment, built with fpdf2.
 
 Text is set in matplotlib's bundled DejaVu Sans (regular and bold), which covers Vietnamese; every text
-is normalised to NFC so precomposed glyphs are used (fpdf2 does no shaping of combining marks here).
-Static labels are English gettext msgids, translated through :func:`web.i18n.translate`.
+is normalised to NFC so precomposed glyphs are used (fpdf2 does no shaping of combining marks here), and
+a character the font lacks (an emoji in a business name) is printed as a visible replacement mark
+rather than silently dropped. Static labels are English gettext msgids, translated through
+:func:`web.i18n.translate`; numbers and dates go through :mod:`web.formatting`, as on the pages.
 """
 
 from __future__ import annotations
 
 import io
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,8 +19,10 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
+from fontTools.ttLib import TTFont
 
-from web import charts
+from assessment import reference
+from web import charts, formatting
 from web.i18n import translate
 
 if TYPE_CHECKING:
@@ -31,23 +36,32 @@ MUTED = (102, 102, 102)
 ACCENT = (0, 114, 178)
 RULE = (204, 204, 204)
 SHADE = (235, 242, 248)
-DASH = "—"
+DASH = formatting.DASH
 CHART_WIDTH = 125  # mm: the 5-inch figures at about their own size, so their text stays readable
 
 
+REPLACEMENT = "\ufffd"  # �, which DejaVu Sans has
+
+
+@lru_cache(maxsize=1)
+def _covered() -> frozenset[int]:
+    """The code points both report fonts can draw."""
+    regular, bold = (TTFont(FONT_DIR / name, lazy=True) for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"))
+    return frozenset(regular.getBestCmap()) & frozenset(bold.getBestCmap())
+
+
 def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
-def _score(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1f}"
+    """NFC, with every character the fonts lack shown as the replacement mark (never dropped)."""
+    covered = _covered()
+    return "".join(c if ord(c) in covered or c in "\n\t" else REPLACEMENT for c in unicodedata.normalize("NFC", text))
 
 
 class _Report(FPDF):
-    def __init__(self, lang: str, title: str) -> None:
+    def __init__(self, lang: str, title: str, centre: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.lang = lang
         self.report_title = title
+        self.centre = centre
         self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
         self.set_margins(15, 15, 15)
@@ -61,7 +75,7 @@ class _Report(FPDF):
         self.set_font(FONT, "", 8)
         self.set_text_color(*MUTED)
         page = translate(self.lang, "Page %(page)s of %(pages)s") % {"page": self.page_no(), "pages": "{nb}"}
-        self.cell(0, 5, _nfc(f"{self.report_title} · {page}"), align="C")
+        self.cell(0, 5, _nfc(f"{self.centre} · {self.report_title} · {page}"), align="C")
         self.set_text_color(*INK)
 
     # -- building blocks ------------------------------------------------------------------------
@@ -83,25 +97,34 @@ class _Report(FPDF):
 
 
 def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, lang: str, peers: int,
-               percentile: float | None, peer_min: int) -> bytes:
-    """The PDF report of ``view`` (an :class:`assessment.results.ResultView`) in ``lang``."""
+               percentile: float | None, peer_min: int, centre: str, contact: str) -> bytes:
+    """The PDF report of ``view`` (an :class:`assessment.results.ResultView`) in ``lang``, issued by
+    ``centre`` (the support centre's name, with its ``contact`` line: both settings)."""
 
     def _(message: str) -> str:
         return translate(lang, message)
 
     instrument = view.instrument
     title = instrument.title.get(lang)
-    pdf = _Report(lang, title)
+    pdf = _Report(lang, title, centre)
     pdf.add_page()
 
     # -- title block ------------------------------------------------------------------------------
     pdf.paragraph(title, size=17, style="B", height=8, color=ACCENT)
     pdf.ln(1)
     pdf.paragraph(business.name, size=13, style="B", height=7)
-    submitted = assessment.submitted_at
-    date = DASH if submitted is None else submitted.strftime("%d/%m/%Y" if lang == "vi" else "%Y-%m-%d")
-    pdf.paragraph(f"{_('Tax code')}: {business.tax_code or DASH}    {_('Submitted')}: {date}", size=9.5,
-                  color=MUTED)
+    ward = reference.wards().get(business.ward_code)
+    section = reference.sections(business.vsic_version).get(business.vsic_section)
+    facts = [
+        _("Tax code: %(code)s") % {"code": business.tax_code or DASH},
+        _("Ward or commune: %(ward)s") % {"ward": ward.name(lang) if ward else DASH},
+        _("Sector: %(section)s") % {"section": f"{section.code} – {section.name(lang)}" if section else DASH},
+        _("Size class: %(size)s") % {"size": _(business.size_class)},
+        _("Submitted: %(date)s") % {"date": formatting.day(assessment.submitted_at, lang)},
+    ]
+    pdf.paragraph("\n".join(facts), size=9.5, color=MUTED)
+    pdf.paragraph(_("Issued by %(centre)s") % {"centre": centre} + (f" · {contact}" if contact else ""),
+                  size=9.5, color=MUTED)
 
     # -- overall ----------------------------------------------------------------------------------
     pdf.ln(4)
@@ -109,7 +132,9 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
     top = pdf.get_y()
     pdf.set_font(FONT, "B", 12)
     level = view.level.name.get(lang) if view.level is not None else DASH
-    pdf.cell(0, 9, _nfc(f"  {_('Overall score')}: {_score(view.overall)} / 100  ·  {_('Level')}: {level}"),
+    overall = formatting.score(view.overall, lang)
+    summary = _("Overall score: %(score)s / 100 · Level: %(level)s") % {"score": overall, "level": level}
+    pdf.cell(0, 9, _nfc(f"  {summary}"),
              fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if view.level is not None:
         pdf.set_font(FONT, "", 9.5)
@@ -131,14 +156,14 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
                    first_row_as_headings=True) as table:
         table.row([_nfc(_("Dimension")), _nfc(_("Score")), _nfc(_("Level"))])
         for d in view.dimensions:
-            table.row([_nfc(d.dimension.name.get(lang)), _score(d.score),
+            table.row([_nfc(d.dimension.name.get(lang)), formatting.score(d.score, lang),
                        _nfc(d.level.name.get(lang)) if d.level is not None else _nfc(_("No score"))])
 
     # -- peers ------------------------------------------------------------------------------------
     pdf.heading(_("Comparison with similar businesses"))
     if percentile is not None:
         text = _("Better than %(percent)s%% of %(peers)s peers (businesses of the same sector and size).") % {
-            "percent": f"{percentile:.0f}", "peers": peers}
+            "percent": formatting.number(formatting.rounded(percentile, 0), lang), "peers": peers}
     else:
         text = _("Fewer than %(minimum)s businesses of the same sector and size have been assessed so far, "
                  "so there is no peer comparison yet.") % {"minimum": peer_min}
@@ -147,8 +172,9 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
     # -- charts -----------------------------------------------------------------------------------
     labels = [d.dimension.name.get(lang) for d in view.dimensions]
     levels = instrument.levels
-    figures = [charts.radar(labels, view.scores),
-               charts.bars(labels, view.scores, [lv.min_score for lv in levels], [lv.name.get(lang) for lv in levels])]
+    figures = [charts.radar(labels, view.scores, lang=lang),
+               charts.bars(labels, view.scores, [lv.min_score for lv in levels], [lv.name.get(lang) for lv in levels],
+                           lang=lang)]
     width = CHART_WIDTH
     for k, fig in enumerate(figures):
         height = width * fig.get_figheight() / fig.get_figwidth()
@@ -165,17 +191,17 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
     if not view.recommendations:
         pdf.paragraph(_("Every dimension is at the top level: no recommendations."))
     for number, rec in enumerate(view.recommendations, start=1):
-        if pdf.get_y() > pdf.page_break_trigger - 20:
-            pdf.add_page()
-        pdf.paragraph(f"{number}. {rec.dimension.name.get(lang)}", size=10.5, style="B", height=6)
         step = f"{rec.level.name.get(lang)} → {rec.next_level.name.get(lang)}"
         if rec.lifts_overall_level:
-            step += f"  ({_('raises the overall level')})"
-        pdf.paragraph(step, size=9, color=ACCENT)
+            step += "  " + _("(raises the overall level)")
         advice = rec.dimension.recommendations.get(rec.level.id)
-        if advice is not None:
-            pdf.paragraph(advice.get(lang), size=9.5)
-        pdf.ln(2)
+        # a recommendation is never split across pages, so no page holds a stray paragraph of one
+        with pdf.unbreakable() as block:
+            block.paragraph(f"{number}. {rec.dimension.name.get(lang)}", size=10.5, style="B", height=6)
+            block.paragraph(step, size=9, color=ACCENT)
+            if advice is not None:
+                block.paragraph(advice.get(lang), size=9.5)
+            block.ln(2)
 
     return bytes(pdf.output())
 

@@ -7,21 +7,18 @@ A route renders the whole page, or, for an HTMX request, only the block that htm
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from jinja2_fragments import render_block
 
-from assessment.access import HANOI
 from questionnaires.schema import Text
-from web import i18n
+from web import formatting, i18n
 
 environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -37,30 +34,22 @@ def in_language(context: Context, text: Text | None) -> str:
     return "" if text is None else text.get(context.get("lang_code", "vi"))
 
 
-DATE_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}  # 02/12/2026; 2 Dec 2026
+def _in_reader_locale(formatter: Callable[[Any, str], str]) -> Callable[..., str]:
+    """A Jinja filter that formats a value in the reader's language (see ``web.formatting``)."""
+    @pass_context
+    def in_locale(context: Context, value: Any) -> str:
+        return formatter(value, context.get("lang_code", "vi"))
 
-
-@pass_context
-def local_date(context: Context, value: date | datetime | None) -> str:
-    """A date (a moment: its date in Hanoi) in the reader's language, through Babel."""
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        value = value.astimezone(HANOI).date()
-    lang = context.get("lang_code", "vi")
-    return format_date(value, DATE_FORMATS.get(lang, "medium"), locale=lang)
-
-
-@pass_context
-def local_number(context: Context, value: float | int | None) -> str:
-    return "—" if value is None else format_decimal(value, locale=context.get("lang_code", "vi"))
+    return in_locale
 
 
 environment.filters["t"] = in_language
-environment.filters["date"] = local_date
-environment.filters["number"] = local_number
-environment.filters["score"] = lambda v: "—" if v is None else f"{v:.1f}"
-environment.filters["change"] = lambda v: "—" if v is None else f"{v:+.1f}"
+FORMATTERS: dict[str, Callable[[Any, str], str]] = {
+    "score": formatting.score, "change": formatting.change, "percent": formatting.percent,
+    "number": formatting.number, "date": formatting.day, "moment": formatting.moment,
+}
+for name, formatter in FORMATTERS.items():
+    environment.filters[name] = _in_reader_locale(formatter)
 
 
 def is_htmx(request: Request) -> bool:

@@ -11,12 +11,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from assessment.results import DimensionView, Recommendation, ResultView
 from questionnaires import loader
 from questionnaires.schema import Dimension, Instrument, Level, Text
 from scoring import compile_instrument, score
-from web import charts
+from web import charts, formatting
 from web.pdf import report_pdf
 
 EXAMPLE = Path(__file__).parent.parent / "scoring" / "example.yaml"
@@ -81,7 +82,8 @@ def view(instrument: Instrument) -> ResultView:
 
 @pytest.fixture
 def business():
-    return SimpleNamespace(name=NAME, tax_code="0101234567")
+    return SimpleNamespace(name=NAME + " ☕🦄", tax_code="0101234567", ward_code="00004", vsic_version="2018",
+                           vsic_section="G", size_class="micro")
 
 
 @pytest.fixture
@@ -107,14 +109,14 @@ def _pdf_text(body: bytes, tmp_path: Path) -> str:
 # -- charts -----------------------------------------------------------------------------------------
 def test_radar_svg_with_vietnamese_labels():
     labels = [vi for _, vi, _ in DIMENSIONS]
-    root = _svg_root(charts.to_svg(charts.radar(labels, [72.5, 40.0, 55.0, 18.0])))
+    root = _svg_root(charts.to_svg(charts.radar(labels, [72.5, 40.0, 55.0, 18.0], lang="vi")))
     assert root.find(f".//{SVG_NS}path") is not None
     assert root.find(f".//{SVG_NS}text") is None  # text is drawn as paths: no font needed to view it
 
 
 def test_bars_svg():
     fig = charts.bars([vi for _, vi, _ in DIMENSIONS], [0.0, 50.0, 99.0, 100.0], [0, 25, 50, 75],
-                      ["Khởi động", "Hình thành", "Nâng cao", "Dẫn dắt"])
+                      ["Khởi động", "Hình thành", "Nâng cao", "Dẫn dắt"], lang="vi")
     _svg_root(charts.to_svg(fig))
 
 
@@ -127,20 +129,20 @@ def test_progress_svg(n):
 
 def test_svg_is_reproducible():
     def make() -> bytes:
-        return charts.to_svg(charts.radar(["Một", "Hai", "Ba"], [10.0, 20.0, 30.0]))
+        return charts.to_svg(charts.radar(["Một", "Hai", "Ba"], [10.0, 20.0, 30.0], lang="vi"))
 
     assert make() == make()
 
 
 def test_png():
-    body = charts.to_png(charts.radar(["Một", "Hai", "Ba"], [10.0, 20.0, 30.0]), dpi=50)
+    body = charts.to_png(charts.radar(["Một", "Hai", "Ba"], [10.0, 20.0, 30.0], lang="vi"), dpi=50)
     assert body.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 # -- PDF --------------------------------------------------------------------------------------------
 def test_report_pdf_vietnamese(view, business, assessment, tmp_path):
     body = report_pdf(view=view, business=business, assessment=assessment, lang="vi", peers=12, percentile=62.5,
-                      peer_min=5)
+                      peer_min=5, centre="Trung tâm Hỗ trợ Doanh nghiệp Hà Nội", contact="024 0000 0000")
     assert body.startswith(b"%PDF")
     text = _pdf_text(body, tmp_path)
     assert NAME in text
@@ -149,7 +151,12 @@ def test_report_pdf_vietnamese(view, business, assessment, tmp_path):
     assert "14/03/2025" in text
     for _, vi, _ in DIMENSIONS:
         assert vi in text
-    assert f"{view.overall:.1f}" in text
+    assert formatting.score(view.overall, "vi") in text and "," in formatting.score(view.overall, "vi")
+    assert "Ba Đình" in text  # the ward (code 00004), its sector and size class, in Vietnamese
+    assert "G – " in text and "siêu nhỏ" in text
+    assert "Do Trung tâm Hỗ trợ Doanh nghiệp Hà Nội cung cấp · 024 0000 0000" in text
+    assert "Trang 1/" in text and "Page" not in text and "Submitted" not in text  # no English left
+    assert NAME + " ☕\ufffd" in text  # a character the font lacks is shown replaced, not dropped
     assert view.level.name.vi in text
     assert "Đầu tư thêm để vượt mức" in text
     assert "→" in text
@@ -158,7 +165,7 @@ def test_report_pdf_vietnamese(view, business, assessment, tmp_path):
 
 def test_report_pdf_english(view, business, assessment, tmp_path):
     body = report_pdf(view=view, business=business, assessment=assessment, lang="en", peers=2, percentile=None,
-                      peer_min=5)
+                      peer_min=5, centre="Hanoi Enterprise Support Centre", contact="")
     assert body.startswith(b"%PDF")
     text = _pdf_text(body, tmp_path)
     for _, vi, en in DIMENSIONS:
@@ -169,3 +176,52 @@ def test_report_pdf_english(view, business, assessment, tmp_path):
     assert "Fewer than 5" in text
     assert "Invest more to get past" in text
     assert "Page 1 of" in text
+    assert "Hanoi Enterprise Support Centre" in text
+
+
+# -- legibility on a phone --------------------------------------------------------------------------
+def _every_chart() -> dict[str, object]:
+    labels = [vi for _, vi, _ in DIMENSIONS]
+    levels = ["Khởi động", "Hình thành", "Nâng cao", "Dẫn dắt"]
+    return {
+        "radar": charts.radar(labels, [72.5, 40.0, 55.0, 18.0], lang="vi"),
+        "bars": charts.bars(labels, [12.25, 50.0, 99.0, 100.0], [0, 25, 50, 75], levels, lang="vi"),
+        "progress": charts.progress(["02/12/2025", "02/06/2026", "02/12/2026"], [20.0, 35.0, 50.0],
+                                    {name: [10.0, 30.0, 60.0] for name in labels}, overall_label="Tổng thể"),
+        "counts": charts.counts(levels, [3, 12, 1500, 0], lang="vi"),
+        "strip": charts.strip(labels, [[10.0, 20.0], [30.0], [], [90.0]], [15.0, 30.0, None, 90.0],
+                              [40.0, None, 50.0, 60.0], mean_label="Trung bình khoá", reference_label="Thành phố"),
+        "changes": charts.changes(labels, [4.5, -2.0, None, 10.0], [1.0, -5.0, None, 2.0],
+                                  [8.0, 1.0, None, 18.0], axis_label="Thay đổi (điểm)"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_every_text_of_every_chart_reads_at_least_11_px_on_a_phone(name):
+    """A chart shown as wide as a 375 px phone's column (charts.PHONE_PX): each text's size in pixels
+    there is its size in points × PHONE_PX / (the figure's width in points)."""
+    fig = _every_chart()[name]
+    fig.canvas.draw()  # lays the figure out, as saving does
+    texts = [t for t in fig.findobj(match=lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if t.get_visible() and t.get_text().strip()]
+    assert texts
+    scale = charts.PHONE_PX / (fig.get_figwidth() * 72)
+    small = {t.get_text(): round(t.get_fontsize() * scale, 1) for t in texts if t.get_fontsize() * scale < 11}
+    assert small == {}
+
+
+def test_chart_numbers_are_the_tables_numbers():
+    """The bar chart writes 12.25 as the results table does (12,3 in Vietnamese), not 12."""
+    fig = charts.bars(["Một"], [12.25], [0, 50], ["Thấp", "Cao"], lang="vi")
+    assert "12,3" in [t.get_text() for t in fig.findobj(match=lambda a: hasattr(a, "get_text"))]
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_nothing_of_any_chart_is_cut_off(name):
+    """Everything drawn (texts, legend, labels) lies inside the figure: what falls outside is cut off
+    in the SVG and the PDF."""
+    fig = _every_chart()[name]
+    FigureCanvasAgg(fig).draw()  # lays it out, as saving does
+    drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # in inches
+    assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01
+    assert drawn.x1 <= fig.get_figwidth() + 0.01 and drawn.y1 <= fig.get_figheight() + 0.01

@@ -433,9 +433,9 @@ def test_the_dashboard_shows_each_members_status(session, trainer, monkeypatch):
     drawn = {}
     real = charts.counts
 
-    def spy(labels, values):
+    def spy(labels, values, *, lang):
         drawn["levels"] = dict(zip(labels, values, strict=True))
-        return real(labels, values)
+        return real(labels, values, lang=lang)
 
     monkeypatch.setattr(charts, "counts", spy)
     chart = browser.get(f"/cohorts/{cohort.id}/charts/levels.svg")

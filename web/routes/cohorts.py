@@ -116,7 +116,7 @@ def chart(request: Request, cohort: RunCohort, session: SessionDep, settings: Se
     lang = request.state.lang
     if kind == "levels":
         fig = charts.counts([lv.name.get(lang) for lv, _ in context["level_counts"]],
-                            [n for _, n in context["level_counts"]])
+                            [n for _, n in context["level_counts"]], lang=lang)
     elif kind == "dimensions":
         done = [s for s in context["statuses"] if s.latest is not None]
         rows = context["dimensions"]

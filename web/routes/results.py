@@ -11,7 +11,7 @@ from assessment import access, answers, chart_cache, cohorts, layout, results, r
 from assessment.messages import NotAllowed
 from assessment.models import Assessment, AssessmentRound, Business, RenderedChart
 from questionnaires import loader
-from web import charts, pdf
+from web import charts, formatting, pdf
 from web.deps import CurrentUser, FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
 from web.i18n import translate
 from web.templating import render
@@ -92,10 +92,10 @@ def chart(request: Request, owned: ViewCopy, session: SessionDep, kind: str) -> 
         view = results.copy_result(session=session, copy=copy)
         labels = [d.dimension.name.get(lang) for d in view.dimensions]
         if kind == "radar":
-            return charts.to_svg(charts.radar(labels, view.scores))
+            return charts.to_svg(charts.radar(labels, view.scores, lang=lang))
         levels = view.instrument.levels
         return charts.to_svg(charts.bars(labels, view.scores, [lv.min_score for lv in levels],
-                                         [lv.name.get(lang) for lv in levels]))
+                                         [lv.name.get(lang) for lv in levels], lang=lang))
 
     stored = chart_cache.cached(session, key=f"copy/{copy.id}/{kind}/{lang}", assessment_id=copy.id,  # type: ignore[arg-type]
                                 render=draw)
@@ -108,7 +108,8 @@ def report(request: Request, owned: ViewCopy, session: SessionDep, settings: Set
     view = results.copy_result(session=session, copy=copy)
     peers = _peers(session, copy, settings.peer_min)
     body = pdf.report_pdf(view=view, business=business, assessment=copy, lang=request.state.lang,
-                          peers=peers.count, percentile=peers.percentile, peer_min=settings.peer_min)
+                          peers=peers.count, percentile=peers.percentile, peer_min=settings.peer_min,
+                          centre=settings.centre_name, contact=settings.centre_contact)
     filename = f"dxmaturity-{copy.instrument_id}-{copy.id}.pdf"
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
@@ -136,7 +137,7 @@ def history_chart(request: Request, business: ViewBusiness, session: SessionDep,
         raise HTTPException(status_code=404)
     lang = request.state.lang
     series = {d.name.get(lang): [p.dimensions.get(d.id) for p in group.points] for d in group.instrument.dimensions}
-    dates = [p.round.closed_at.strftime("%Y-%m-%d") for p in group.points]  # type: ignore[union-attr]
+    dates = [formatting.day(p.round.closed_at, lang) for p in group.points]
     body = charts.to_svg(charts.progress(dates, [p.overall for p in group.points], series,
                                          overall_label=translate(lang, "Overall")))
     return Response(body, media_type=SVG, headers={"Cache-Control": "private, max-age=60"})

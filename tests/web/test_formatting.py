@@ -1,0 +1,57 @@
+"""One rounding rule and the reader's locale (web.formatting), and the filters pages use."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from web import formatting
+from web.templating import environment
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (12.25, "12.3"),   # half away from zero, on the decimal a person writes (f"{12.25:.1f}" gives 12.2)
+    (12.35, "12.4"),
+    (-12.25, "-12.3"),
+    (0.05, "0.1"),
+    (38.0, "38.0"),
+    (99.96, "100.0"),
+])
+def test_rounding_is_half_away_from_zero(value, expected):
+    assert str(formatting.rounded(value)) == expected
+
+
+@pytest.mark.parametrize(("lang", "value", "expected"), [
+    ("vi", 38.0, "38,0"), ("en", 38.0, "38.0"),
+    ("vi", 12.25, "12,3"), ("en", 12.25, "12.3"),
+    ("vi", 1234.5, "1.234,5"), ("en", 1234.5, "1,234.5"),
+    ("vi", None, "—"),
+])
+def test_score_in_the_readers_locale(lang, value, expected):
+    assert formatting.score(value, lang) == expected
+
+
+def test_change_percent_number():
+    assert formatting.change(4.45, "vi") == "+4,5"
+    assert formatting.change(-2.0, "en") == "−2.0"
+    assert formatting.change(0.04, "en") == "±0.0"
+    assert formatting.percent(24.5, "vi") == "25 %"
+    assert formatting.percent(24.5, "en") == "25%"
+    assert formatting.number(20000, "vi") == "20.000"
+    assert formatting.number(20000, "en") == "20,000"
+
+
+def test_dates_are_hanoi_dates_in_the_readers_form():
+    late_evening_utc = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)  # 01:30 on 2 Dec in Hanoi
+    assert formatting.day(late_evening_utc, "vi") == "02/12/2026"
+    assert formatting.day(late_evening_utc, "en") == "2 Dec 2026"
+    assert formatting.day(date(2026, 3, 5), "vi") == "05/03/2026"
+    assert formatting.moment(late_evening_utc, "vi") == "02/12/2026 01:30"
+    assert formatting.moment(late_evening_utc, "en") == "2 Dec 2026, 01:30"
+
+
+def test_template_filters_use_the_same_rule():
+    template = environment.from_string("{{ 12.25|score }} {{ 4.45|change }} {{ d|date }} {{ 20000|number }}")
+    assert template.render(lang_code="vi", d=date(2026, 12, 2)) == "12,3 +4,5 02/12/2026 20.000"
+    assert template.render(lang_code="en", d=date(2026, 12, 2)) == "12.3 +4.5 2 Dec 2026 20,000"
