@@ -49,7 +49,7 @@ def percent(value: float | None, lang: str) -> str:
     return f"{number} %" if lang == "vi" else f"{number}%"
 
 
-def number(value: float | None, lang: str) -> str:
+def number(value: float | Decimal | None, lang: str) -> str:
     """A count or any other number, as the locale writes it ("20.000" in vi, "20,000" in en)."""
     return DASH if value is None else format_decimal(value, locale=lang)
 
