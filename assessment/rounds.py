@@ -111,6 +111,16 @@ class RoundLine:
     copies: int
     own_copy: Assessment | None  # the viewer's own copy, if they have one
 
+    @property
+    def instrument(self) -> Instrument:
+        """The questionnaire (its version) the round uses, for its title: people see titles, not ids."""
+        return instrument_of(self.round)
+
+    @property
+    def newer_version(self) -> bool:
+        """A newer version of the questionnaire has been published since (the page says which one this is)."""
+        return loader.latest(self.round.instrument_id).version != self.round.instrument_version
+
 
 def rounds_of(session: Session, business: Business, viewer: User) -> list[RoundLine]:
     """The business's rounds, newest first, with their submitted and total copies and the viewer's copy."""

@@ -70,3 +70,18 @@ def test_edit_and_a_foreign_business_is_404(client, session, owner):
 def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/businesses/new")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_the_business_page_names_questionnaires_and_says_why_fewer_questions_are_asked(client, session, owner):
+    """Titles, never ids; a retail business (section G) is asked 34 of the DMAT's 36 questions, and
+    the page says the other 2 are for other sectors or sizes."""
+    business = make_business(session, owner, vsic_section="G")
+    client.submit(f"/businesses/{business.id}/assessments", {"instrument": "dmat", "name": "2026 Q4"})
+    page = BeautifulSoup(client.get(f"/businesses/{business.id}").text, "html.parser")
+    choice = next(label for label in page.select("label.choice") if label.input["value"] == "dmat")
+    assert "34 questions for your business" in choice.text
+    assert "2 of the 36 are for other sectors or sizes" in choice.text
+    row = page.select_one("table.rounds tbody tr")
+    assert row.select_one("td[data-label=Questionnaire]").text.strip() == "Digital maturity assessment (DMAT model)"
+    assert "dmat" not in row.text.lower().replace("(dmat model)", "")
+    assert all(td.has_attr("data-label") for td in row.select("td"))  # each cell says its column on a phone

@@ -88,6 +88,8 @@ def test_what_if_changes_nothing_stored(client, session, done):
     fragment = BeautifulSoup(response.text, "html.parser")
     assert fragment.select_one("#sandbox") is not None and fragment.select_one("header") is None
     assert fragment.select_one(".big-score").text.startswith("100.0")
+    bar = fragment.select_one("#sandbox-bar")  # the phone's sticky summary, swapped out of band
+    assert bar["hx-swap-oob"] == "true" and bar.strong.text == "100.0"
     assert {(a.question_id, a.value) for a in session.exec(select(Answer))} == before
     session.refresh(assessment)
     assert assessment.overall_score < 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assessment import businesses, cohorts, people, reference, rounds, taxcode
+from assessment import businesses, cohorts, layout, people, reference, rounds, taxcode
 from assessment.messages import FormErrors, NotAllowed
 from assessment.models import Business
 from questionnaires import loader
@@ -69,7 +69,8 @@ def show(request: Request, business: ViewBusiness, user: CurrentUser, session: S
         "ward": reference.wards().get(business.ward_code),
         "section": reference.sections(business.vsic_version).get(business.vsic_section),
         "rounds": rounds.rounds_of(session, business, user),
-        "instruments": loader.catalogue(),
+        "choices": [(ins, len(layout.applicable(ins, business.vsic_section, business.size_class)))
+                    for ins in loader.catalogue()],
         "pending": len(people.pending_requests(session, business)),
         "memberships": cohorts.memberships_of(session, business),
     })
