@@ -11,14 +11,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assessment.db import make_engine
 from assessment.settings import Settings, get_settings
 from questionnaires import loader
-from web import i18n
-from web.deps import LANG_COOKIE, CsrfFailed, LoginRequired, check_csrf
+from web.deps import CsrfFailed, LoginRequired, check_csrf, load_user, use_user
 from web.observability import RequestLogMiddleware
 from web.routes import account, admin, assessments, businesses, cohorts, outbox, pages, results, rounds
 from web.security import SecurityMiddleware
@@ -69,8 +70,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return RedirectResponse(target, status_code=303)
 
     def error_page(request: Request, status: int, kind: str, headers: dict | None = None) -> Response:
-        if not hasattr(request.state, "lang"):  # the error came before the user was looked up
-            request.state.lang = i18n.pick(request.cookies.get(LANG_COOKIE) or settings.default_language)
+        if not hasattr(request.state, "lang"):  # the error came before the user was looked up (no route
+            # matched, or a bad id): look them up now, so the page has their header and language
+            try:
+                with Session(engine, expire_on_commit=False) as session:
+                    load_user(request, session, settings)
+            except SQLAlchemyError:  # the database is what failed: an anonymous page in the cookie's language
+                use_user(request, None, settings)
         return render(request, "error.html", {"status": status, "kind": kind}, status_code=status, headers=headers)
 
     @app.exception_handler(CsrfFailed)

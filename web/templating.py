@@ -74,6 +74,7 @@ def render(
         "user": getattr(state, "user", None),
         "lang_code": getattr(state, "lang", "vi"),
         "csrf_token": getattr(state, "csrf_token", ""),
+        "centre_name": request.app.state.settings.centre_name,
         **(context or {}),
     }
     html = (render_block(environment, template, block, full) if block

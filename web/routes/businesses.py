@@ -63,8 +63,12 @@ def request_to_join(request: Request, user: CurrentUser, session: SessionDep, ta
 
 
 @router.get("/{business_id}")
-def show(request: Request, business: ViewBusiness, user: CurrentUser, session: SessionDep) -> Response:
+def show(request: Request, business: ViewBusiness, user: CurrentUser, session: SessionDep,
+         instrument: str = "") -> Response:
+    """The business, its rounds and courses; ``instrument`` preselects a questionnaire to start (the
+    home page's cards link here)."""
     return render(request, "business.html", {
+        "chosen": instrument,
         "business": business,
         "ward": reference.wards().get(business.ward_code),
         "section": reference.sections(business.vsic_version).get(business.vsic_section),
