@@ -29,7 +29,8 @@ def test_each_questionnaire_card_starts_that_questionnaire_for_the_owners_busine
     assert f"/businesses/{business.id}?instrument=dmat#start" in links
     checked = "input[name=instrument][checked]"
     assert _page(client.get(f"/businesses/{business.id}?instrument=dmat")).select_one(checked)["value"] == "dmat"
-    assert len(_page(client.get(f"/businesses/{business.id}?instrument=nope")).select(checked)) == 1  # an unknown choice falls back to the first questionnaire
+    # an unknown choice falls back to the first questionnaire
+    assert len(_page(client.get(f"/businesses/{business.id}?instrument=nope")).select(checked)) == 1
 
 
 def test_a_404_page_keeps_the_logged_in_header(client, session):
