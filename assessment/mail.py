@@ -14,6 +14,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import sys
+from dataclasses import dataclass
 from datetime import UTC
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -27,7 +28,18 @@ from assessment.settings import Settings
 MAX_ERROR = 300  # MailMessage.error's length
 
 
-def send(*, session: Session, settings: Settings, to: str, subject: str, body: str, kind: str) -> MailMessage:
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (a PDF report). The outbox keeps the mail's text, not the file: a mail
+    that failed is re-sent by asking again, which builds the file afresh."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+def send(*, session: Session, settings: Settings, to: str, subject: str, body: str, kind: str,
+         attachment: Attachment | None = None) -> MailMessage:
     """Keep a mail in the outbox, then send it by SMTP if one is configured; returns its row.
 
     What happened is in the returned row, and nothing raises for a failed send (the page that sent
@@ -50,7 +62,7 @@ def send(*, session: Session, settings: Settings, to: str, subject: str, body: s
         _console(f"mail {message.id} ({kind}) written to the outbox; admins read it at /admin/outbox/{message.id}")
         return message
     try:
-        _deliver(settings, _email(settings, message))
+        _deliver(settings, _email(settings, message, attachment))
     except Exception as exc:  # any failure of the send is reported in the row, never raised
         message.error = _describe(exc, settings)
         _console(f"mail {message.id} ({kind}) not sent: {_log_reason(exc)}")
@@ -73,7 +85,7 @@ def _check(*, to: str, subject: str, kind: str) -> None:
             raise ValueError(f"mail {field}: longer than {limit} characters")
 
 
-def _email(settings: Settings, message: MailMessage) -> EmailMessage:
+def _email(settings: Settings, message: MailMessage, attachment: Attachment | None = None) -> EmailMessage:
     """The mail as sent: UTF-8 headers (RFC 2047 words where needed) and a UTF-8 text body."""
     mail = EmailMessage()  # email.policy.default: Unicode headers are encoded, lines end in CRLF on the wire
     mail["From"] = settings.mail_from
@@ -83,6 +95,9 @@ def _email(settings: Settings, message: MailMessage) -> EmailMessage:
     mail["Date"] = format_datetime(created if created.tzinfo else created.replace(tzinfo=UTC))
     mail["Message-ID"] = make_msgid(f"dxm.{message.id}", domain=_domain(settings.mail_from))
     mail.set_content(message.body, charset="utf-8")
+    if attachment is not None:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        mail.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return mail
 
 

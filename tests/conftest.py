@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel
 from assessment import migrate
 from assessment.db import make_engine
 from assessment.settings import Settings
+from tests.mailbox import smtp_server  # noqa: F401  (a fixture for every test)
 
 TEST_DATABASE = os.environ.get("DXM_TEST_DATABASE", "sqlite")
 

@@ -4,22 +4,16 @@ never raised; without SMTP a console line (no address, no body) points the admin
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from dataclasses import dataclass, field
-from email.header import decode_header, make_header
-from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 from sqlmodel import select
 
 from assessment import mail
 from assessment.models import MailMessage
 from tests.harness import free_port
+from tests.mailbox import PASSWORD, USER, smtp_settings
 
 SUBJECT = "Đặt lại mật khẩu – Trung tâm Hỗ trợ Doanh nghiệp Hà Nội"
 LINK = "http://127.0.0.1:8000/password/reset?token=" + "Ab3_-x" * 12  # longer than a mail line
@@ -27,59 +21,6 @@ CODE = "482913"
 BODY = (f"Xin chào Nguyễn Thị Hường,\n\nMở liên kết sau để đặt lại mật khẩu:\n{LINK}\n\n"
         f"Mã xác nhận của bạn: {CODE}\n\nTrân trọng,\nSở Tài chính Hà Nội — Chuyển đổi số\n")
 TO = "huong@example.vn"
-USER, PASSWORD = "dxm-mailer", "s3cret-Smtp-password"
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-    raw: bytes
-
-    def header(self, name: str) -> str:
-        """A header decoded as RFC 2047 says, as mail clients do: the whitespace between two encoded
-        words goes. (Python's own parser keeps it inside a display name, so "Hà Nội", folded as
-        ``=?utf-8?b?...O4buZ?= =?utf-8?q?i?=``, would read "Hà Nộ i" through ``message["From"]``.)"""
-        value = email.message_from_bytes(self.raw, policy=email.policy.compat32)[name]
-        return str(make_header(decode_header(value)))
-
-
-@dataclass
-class Collector:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    received: list[Received] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, envelope.content))
-        return "250 OK"
-
-
-def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        USER.encode(), PASSWORD.encode())
-    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
-
-
-@pytest.fixture
-def smtp_server():
-    """A local SMTP server on a free port (start and stop are synchronous: no sleeps); yields
-    (collector, port). It offers AUTH without TLS, which a test server may."""
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port(),
-                            authenticator=authenticator, auth_require_tls=False)
-    controller.start()
-    try:
-        yield collector, controller.port
-    finally:
-        controller.stop()
-
-
-def smtp_settings(settings, port: int, **update):
-    return settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False,
-                                       "smtp_timeout_seconds": 5, **update})
 
 
 def send(session, settings, **kwargs) -> MailMessage:

@@ -4,21 +4,18 @@ back and compared with hand-computed values) and a reminder delivered through a 
 from __future__ import annotations
 
 import csv
-import email
 import io
-import socket
 from datetime import datetime, time, timedelta
-from email.policy import default
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 
 from assessment import access, accounts, cohorts
 from assessment.access import HANOI
 from assessment.models import utcnow
 from tests.conftest import Browser
 from tests.factories import PASSWORD, answered, login, make_business
+from tests.mailbox import smtp_settings
 from tests.web.test_cohorts import HIGH, LOW, MID
 
 DIMENSIONS = ("customers", "operations", "data", "people", "security")
@@ -122,42 +119,20 @@ def test_another_trainer_gets_no_download(course, session, new_client):
         assert other.get(f"/cohorts/{cohort.id}/exports/{table}").status_code == 404
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_a_reminder_reaches_the_owner_through_smtp(course, settings, engine):
+def test_a_reminder_reaches_the_owner_through_smtp(course, settings, engine, smtp_server):
     """With SMTP configured, the reminder is delivered (here to a local server) in the owner's language."""
     from web.app import create_app
 
     cohort, made, _ = course
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        app = create_app(settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": controller.port,
-                                                     "smtp_starttls": False, "smtp_timeout_seconds": 5}),
-                         engine=engine)
-        with Browser(app, follow_redirects=False) as browser:
-            assert login(browser, "trainer@example.vn").status_code == 303
-            business = made["Xe đạp Minh"]
-            response = browser.submit(f"/cohorts/{cohort.id}/members/{business.id}/remind", {"channel": "email"})
-            assert response.status_code == 303
-    finally:
-        controller.stop()
-    (envelope,) = collector.messages
-    assert envelope.rcpt_tos == ["c@example.vn"]
-    message = email.message_from_bytes(envelope.original_content, policy=default)
+    collector, port = smtp_server
+    app = create_app(smtp_settings(settings, port), engine=engine)
+    with Browser(app, follow_redirects=False) as browser:
+        assert login(browser, "trainer@example.vn").status_code == 303
+        business = made["Xe đạp Minh"]
+        response = browser.submit(f"/cohorts/{cohort.id}/members/{business.id}/remind", {"channel": "email"})
+        assert response.status_code == 303
+    (received,) = collector.received
+    assert received.rcpt_tos == ["c@example.vn"]
+    message = received.message
     body = message.get_content()
     assert "Khoá số hoá" in body and "Xe đạp Minh" in body and f"/businesses/{business.id}" in body

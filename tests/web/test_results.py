@@ -9,6 +9,7 @@ from sqlmodel import select
 from assessment import layout, results, rounds
 from assessment.models import Answer, AssessmentRound
 from tests.factories import login, make_business, make_owner, owner_of, start, submitted
+from tests.harness import free_port
 
 
 def round_of(session, copy):
@@ -193,3 +194,46 @@ def test_history_keeps_each_version_apart_with_its_own_dimensions(client, sessio
     assert len(tables) == 2 and "Renamed in 2.0" in tables[0].text and "Renamed in 2.0" not in tables[1].text
     assert client.get(f"/businesses/{business.id}/history/quick-check/2.0/chart.svg").status_code == 200
     assert client.get(f"/businesses/{business.id}/history/quick-check/9.9/chart.svg").status_code == 404
+
+
+def test_the_owner_has_the_pdf_report_mailed_to_their_own_address(settings, engine, session, smtp_server):
+    """The mail reaches the account's address (never one the form could name), in Vietnamese, with the
+    same PDF the download gives attached; without a working server the page says so (502)."""
+    from tests.conftest import Browser
+    from tests.mailbox import smtp_settings
+    from web.app import create_app
+
+    collector, port = smtp_server
+    owner = make_owner(session)
+    business = make_business(session, owner)
+    assessment = submitted(session, business, pick=1)
+    app = create_app(smtp_settings(settings, port, default_language="vi"), engine=engine)
+    with Browser(app, follow_redirects=False) as browser:
+        login(browser)
+        browser.submit("/language", {"lang": "vi", "next": "/"})
+        response = browser.submit(f"/assessments/{assessment.id}/report/mail", {"to": "attacker@example.com"})
+        assert response.status_code == 200 and owner.email in response.text
+        download = browser.get(f"/assessments/{assessment.id}/report.pdf").content
+    (received,) = collector.received
+    assert received.rcpt_tos == [owner.email]
+    assert received.header("Subject").startswith("Báo cáo của bạn")
+    assert f"/assessments/{assessment.id}/results" in received.text()
+    (attached,) = list(received.message.iter_attachments())
+    assert attached.get_content_type() == "application/pdf"
+    assert attached.get_filename() == f"dxmaturity-quick-check-{assessment.id}.pdf"
+    pdf = attached.get_content()
+    assert pdf[:4] == b"%PDF" and len(pdf) == pytest.approx(len(download), rel=0.05)
+
+    broken = create_app(smtp_settings(settings, free_port()), engine=engine)  # nothing listens there
+    with Browser(broken, follow_redirects=False) as browser:
+        login(browser)
+        response = browser.submit(f"/assessments/{assessment.id}/report/mail", {})
+        assert response.status_code == 502 and "Không gửi được báo cáo" in response.text  # the owner chose vi
+
+
+def test_only_those_who_see_the_results_can_have_them_mailed(client, new_client, session, done):
+    assessment, _ = done
+    make_owner(session, "other@example.vn")
+    intruder = new_client()
+    login(intruder, "other@example.vn")
+    assert intruder.submit(f"/assessments/{assessment.id}/report/mail", {}).status_code == 404

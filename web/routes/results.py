@@ -7,9 +7,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from assessment import access, answers, chart_cache, cohorts, layout, results, rounds
+from assessment import access, answers, chart_cache, cohorts, layout, mail, results, rounds
 from assessment.messages import NotAllowed
 from assessment.models import Assessment, AssessmentRound, Business, RenderedChart
+from assessment.settings import Settings
 from questionnaires import loader
 from web import charts, formatting, pdf
 from web.deps import CurrentUser, FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
@@ -102,17 +103,41 @@ def chart(request: Request, owned: ViewCopy, session: SessionDep, kind: str) -> 
     return _svg(request, stored)
 
 
+def _report(session: Session, settings: Settings, copy: Assessment, business: Business, lang: str) -> mail.Attachment:
+    """The copy's PDF report in ``lang``, named as it is downloaded or attached."""
+    view = results.copy_result(session=session, copy=copy)
+    peers = _peers(session, copy, settings.peer_min)
+    body = pdf.report_pdf(view=view, business=business, assessment=copy, lang=lang,
+                          peers=peers.count, percentile=peers.percentile, peer_min=settings.peer_min,
+                          centre=settings.centre_name, contact=settings.centre_contact)
+    return mail.Attachment(f"dxmaturity-{copy.instrument_id}-{copy.id}.pdf", "application/pdf", body)
+
+
 @router.get("/assessments/{assessment_id}/report.pdf")
 def report(request: Request, owned: ViewCopy, session: SessionDep, settings: SettingsDep) -> Response:
     copy, business = _submitted(owned)
-    view = results.copy_result(session=session, copy=copy)
-    peers = _peers(session, copy, settings.peer_min)
-    body = pdf.report_pdf(view=view, business=business, assessment=copy, lang=request.state.lang,
-                          peers=peers.count, percentile=peers.percentile, peer_min=settings.peer_min,
-                          centre=settings.centre_name, contact=settings.centre_contact)
-    filename = f"dxmaturity-{copy.instrument_id}-{copy.id}.pdf"
-    return Response(body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    report = _report(session, settings, copy, business, request.state.lang)
+    return Response(report.data, media_type=report.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{report.filename}"', "Cache-Control": "no-store"})
+
+
+@router.post("/assessments/{assessment_id}/report/mail")
+def mail_report(request: Request, owned: ViewCopy, user: CurrentUser, session: SessionDep,
+                settings: SettingsDep) -> Response:
+    """Mail the PDF report to the person asking (only to their own account's address)."""
+    copy, business = _submitted(owned)
+    lang = request.state.lang
+    report = _report(session, settings, copy, business, lang)
+    title = loader.get(copy.instrument_id, copy.instrument_version).title.get(lang)
+    sent = mail.send(
+        session=session, settings=settings, to=user.email, kind="report", attachment=report,
+        subject=translate(lang, "Your report: %(title)s") % {"title": title},
+        body=translate(lang, "Attached is the PDF report of %(business)s's assessment “%(title)s”, as you asked. "
+                             "Your results are also on the site: %(link)s") % {
+            "business": business.name, "title": title,
+            "link": str(request.url_for("show", assessment_id=copy.id))})
+    return render(request, "report_mailed.html", {"assessment": copy, "failed": sent.error is not None},
+                  status_code=502 if sent.error else 200)
 
 
 def _history(session: Session, business: Business, instrument_id: str) -> list[results.VersionHistory]:
