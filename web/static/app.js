@@ -94,4 +94,21 @@
       na.checked = false;
     }
   }, true);
+
+  // Tables of class "cards" read as one card per row on a phone (app.css): each cell is labelled with
+  // its column's heading, taken from the table's own header, so no template repeats its headings.
+  function labelCells(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("table.cards").forEach(function (table) {
+      var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (headings[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", headings[i]);
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { labelCells(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { labelCells(event.detail.target.parentNode || document); });
 })();
