@@ -43,15 +43,16 @@ def show(request: Request, owned: ViewCopy, user: CurrentUser, session: SessionD
     saved = rounds.answers_of(session, copy)
     _, suggestions = results.what_if(view.instrument, business, saved)
     peers = _peers(session, copy, settings.peer_min)
+    # those who manage the business also see its progress and its courses' actions (a respondent: neither)
+    manages = access.business_for(session, user, business.id, access.Action.MANAGE_BUSINESS) is not None  # type: ignore[arg-type]
     return render(request, "results.html", {
         "assessment": copy, "business": business, "view": view, "peers": peers.count,
         "percentile": peers.percentile, "peer_min": settings.peer_min, "answers": saved,
         "sandbox": view, "suggestions": suggestions,
         "questions": layout.applicable(view.instrument, business.vsic_section, business.size_class),
         "round": session.get(AssessmentRound, copy.round_id),
-        # the actions of its courses, for those who manage the business (a respondent sees none)
-        "memberships": cohorts.memberships_of(session, business) if access.business_for(
-            session, user, business.id, access.Action.MANAGE_BUSINESS) else [],  # type: ignore[arg-type]
+        "manages": manages,
+        "memberships": cohorts.memberships_of(session, business) if manages else [],
     })
 
 
