@@ -71,7 +71,7 @@ def what_if(request: Request, owned: ViewCopy, form: FormDep) -> Response:
             sandbox[question.id] = value
     view, suggestions = results.what_if(instrument, business, sandbox)
     return render(request, "results.html", {"sandbox": view, "suggestions": suggestions,
-                                            "assessment": copy}, block="sandbox")
+                                            "assessment": copy, "oob": True}, block="sandbox")
 
 
 def _svg(request: Request, chart: RenderedChart) -> Response:
