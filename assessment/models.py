@@ -86,6 +86,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=120)
     language: str = Field(default="vi", max_length=2)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    disabled_at: datetime | None = Field(
+        default=None, sa_column=ts_column(nullable=True),
+        description="set by an admin: the account cannot log in and its sessions are refused")
 
 
 class WebSession(SQLModel, table=True):
@@ -95,6 +98,43 @@ class WebSession(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     expires_at: datetime = Field(sa_column=ts_column(nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    last_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=ts_column(nullable=False),
+        description="for the idle timeout; touched at most every 5 minutes (assessment.accounts.TOUCH_EVERY)")
+
+
+class PendingSignup(SQLModel, table=True):
+    """A sign-up waiting for the 6-digit code mailed to its address (assessment/signup.py). The page's
+    URL holds a random token (only its SHA-256 is kept); the code is kept as an HMAC. ``existing``:
+    the address already had an account, so no code works and the mail said so."""
+
+    __tablename__ = "pending_signup"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    email: str = Field(max_length=254)
+    password_hash: str = Field(max_length=255)
+    display_name: str = Field(default="", max_length=120)
+    language: str = Field(default="vi", max_length=2)
+    code_hash: str = Field(max_length=64)
+    tries: int = Field(default=0)
+    existing: bool = Field(default=False)
+    next_url: str = Field(default="/", max_length=500)
+    consents: str = Field(default="", max_length=500, description="purpose names posted at sign-up, comma-separated")
+    client_hash: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_column=ts_column(nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class PasswordReset(SQLModel, table=True):
+    """A password-reset link (assessment/resets.py): single use, 1 hour; only its SHA-256 is kept."""
+
+    __tablename__ = "password_reset"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    issued_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), nullable=True))
+    expires_at: datetime = Field(sa_column=ts_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
@@ -382,3 +422,23 @@ class RenderedChart(SQLModel, table=True):
     etag: str = Field(max_length=64)
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """One access to somebody else's data (assessment/audit.py writes it; nothing changes or deletes it,
+    bar the erasure tombstone). ``actor`` and ``object_id`` are text so that an erased person's id can
+    be replaced by their tombstone (``erased-<hex>``)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_actor", "actor", "at"),
+        Index("ix_audit_event_object", "object_type", "object_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False, index=True))
+    actor: str = Field(max_length=40, description="the user id, or an erased person's tombstone")
+    actor_role: str = Field(max_length=16, description="the actor's account role then")
+    action: str = Field(max_length=40, description="one of assessment.audit.ACTIONS")
+    object_type: str = Field(max_length=20)
+    object_id: str = Field(max_length=40)
+    client: str = Field(default="", max_length=45, description="the client address ('' once erased)")
