@@ -14,10 +14,19 @@ from sqlmodel import col, select
 
 from assessment import access, before_after, cohort_exports, cohorts, exports, mail, reference, taxcode
 from assessment.messages import FormErrors, NotAllowed
-from assessment.models import Business, Cohort, RoundResult, User, utcnow
+from assessment.models import MAX_ID, Business, Cohort, RoundResult, User, utcnow
 from questionnaires import loader
 from web import charts
-from web.deps import CurrentUser, FormDep, ManageBusiness, RowId, SessionDep, SettingsDep, require_roles
+from web.deps import (
+    CurrentUser,
+    FormDep,
+    ManageBusiness,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    audit_access,
+    require_roles,
+)
 from web.i18n import translate
 from web.templating import is_htmx, render
 
@@ -26,10 +35,29 @@ owner_router = APIRouter(dependencies=[require_roles("owner")])
 SVG = "image/svg+xml"
 
 
-def run_cohort(cohort_id: RowId, user: CurrentUser, session: SessionDep) -> Cohort:
+# What each route of a course does, as the audit log names it. Every route that takes a course
+# (``RunCohort``) must be here: one missing fails at its first request, and tests/web/test_admin.py
+# calls each of them and reads its row back.
+AUDITED = {
+    "dashboard": "cohort.view", "chart": "cohort.view", "change_chart": "cohort.view", "qr": "cohort.view",
+    "export": "cohort.export", "close": "cohort.close", "member": "member.view", "add_note": "member.note",
+    "add_action": "member.action", "remind": "member.remind",
+}
+
+
+def run_cohort(request: Request, cohort_id: RowId, user: CurrentUser, session: SessionDep) -> Cohort:
+    """The course, when the policy lets ``user`` run it; and the access recorded in the audit log,
+    here once for every course route: on the member business when the route names one (after
+    checking it is a member, so a refused id leaves no row), else on the course."""
     cohort = access.cohort_for(session, user, cohort_id)
     if cohort is None:
         raise HTTPException(status_code=404)
+    action = AUDITED[request.scope["endpoint"].__name__]
+    business_id = request.path_params.get("business_id")
+    if business_id is None:
+        audit_access(request, session, user, action, "cohort", cohort_id)
+    elif business_id.isdigit() and int(business_id) <= MAX_ID:  # else the route's own check answers 400
+        audit_access(request, session, user, action, "business", _member(session, cohort, int(business_id)).id or 0)
     return cohort
 
 
