@@ -19,7 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from assessment import access, accounts, answers
+from assessment import access, accounts, answers, audit
 from assessment.access import Action
 from assessment.models import MAX_ID, Assessment, AssessmentRound, Business, User
 from assessment.settings import Settings
@@ -196,3 +196,20 @@ ManageBusiness = Annotated[Business, business_for(Action.MANAGE_BUSINESS)]
 OwnCopy = Annotated[tuple[Assessment, Business], copy_for(Action.TAKE_COPY)]
 ViewCopy = Annotated[tuple[Assessment, Business], copy_for(Action.VIEW_COPY)]
 ManageRound = Annotated[tuple[AssessmentRound, Business], round_for(Action.MANAGE_BUSINESS)]
+
+
+def client_address(request: Request) -> str:
+    """Where a request came from, as the audit log keeps it (behind a proxy, uvicorn's
+    ``--proxy-headers`` puts the forwarded address here)."""
+    return request.client.host if request.client else ""
+
+
+def audit_access(request: Request, session: Session, user: User, action: str, object_type: str,
+                 object_id: int | str) -> None:
+    """Record a read of somebody else's data in the audit log, and commit it at once: a page that
+    only reads commits nothing else, and the row must stay even if the page fails afterwards.
+    A change is recorded by its service instead, in the change's own transaction
+    (``assessment.audit.record``)."""
+    audit.record(session=session, actor=user, action=action, object_type=object_type, object_id=object_id,
+                 client=client_address(request))
+    session.commit()
