@@ -84,6 +84,8 @@ def replace_person(session: Session, user_id: int) -> str:
     session.exec(update(table).where(table.c.actor == str(user_id)).values(actor=tombstone, client=""))
     session.exec(update(table).where(table.c.object_type == "user", table.c.object_id == str(user_id))
                  .values(object_id=tombstone))
+    for loaded in [o for o in session.identity_map.values() if isinstance(o, AuditEvent)]:
+        session.expire(loaded)  # the bulk UPDATEs bypassed them: read the rewritten rows on next access
     return tombstone
 
 

@@ -88,7 +88,7 @@ def test_admin_creates_trainer_and_department_accounts(client, session):
     response = client.submit("/admin/users", {"email": "t@example.vn", "password": PASSWORD, "role": "trainer"})
     assert response.status_code == 200 and "t@example.vn" in response.text
     assert session.exec(select(User).where(User.email == "t@example.vn")).one().role == "trainer"
-    bad = client.submit("/admin/users", {"email": "o@example.vn", "password": PASSWORD, "role": "owner"})
+    bad = client.submit("/admin/users", {"email": "o@example.vn", "password": PASSWORD, "role": "superuser"})
     assert bad.status_code == 422
     assert session.exec(select(User).where(User.email == "o@example.vn")).first() is None
 
