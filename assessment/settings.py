@@ -19,11 +19,24 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Send cookies only over HTTPS; set true behind an HTTPS proxy."
     )
-    session_days: int = Field(default=14, ge=1, description="How long a login lasts without activity.")
+    session_days: int = Field(default=14, ge=1, description="How long a login lasts at most (the absolute lifetime).")
+    session_idle_hours: int = Field(
+        default=8, ge=1, description="A login unused this long ends (it is touched at most every 5 minutes).")
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per e-mail or address before a pause."
-    )
-    login_window_minutes: int = Field(default=15, ge=1, description="The pause and the counting window.")
+        default=5, ge=1, description="Failed logins of one account from one address within the window that block "
+        "that pair (account, address) for the window.")
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="The counting window of every login rule, and how long a pair stays blocked.")
+    login_account_failures: int = Field(
+        default=10, ge=1, description="Failed logins of one account from all addresses within the window after "
+        "which each further attempt waits 1, 2, 4 ... seconds since the last failure (never a hard lock).")
+    login_backoff_max_seconds: int = Field(
+        default=30, ge=1, description="The longest wait between attempts on one account (see login_account_failures).")
+    login_address_failures: int = Field(
+        default=100, ge=1, description="Failed logins from one client address (any accounts) within the window "
+        "before that address waits (a workshop room behind one NAT stays well below).")
+    signup_per_address_hour: int = Field(
+        default=100, ge=1, description="Sign-ups started from one client address per hour (a room of 60 at once fits).")
     peer_min: int = Field(default=5, ge=2, description="Fewest peers before a percentile is shown.")
     min_cell: int = Field(
         default=5, ge=2, description="Fewest businesses behind a figure shown beside another group's "
