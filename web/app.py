@@ -88,7 +88,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return error_page(request, exc.status_code, "http", getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(request: Request, _exc: RequestValidationError) -> Response:
+    def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # an id out of range in the URL names nothing, like a missing one: 404, so ids can't be probed
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return error_page(request, 404, "http")
         return error_page(request, 400, "invalid")
 
     return app
