@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam
 from sqlmodel import Session, col, select
 
+from assessment import accounts
 from assessment.models import (
     Assessment,
     AssessmentRound,
@@ -140,7 +141,7 @@ def _copy_lookup(*, by_login: bool) -> Any:
             .outerjoin(_MEMBER, and_(_MEMBER.c.business_id == _COPY.c.business_id,
                                      _MEMBER.c.user_id == _USER.c.id))))
     if by_login:
-        return statement.where(_SESSION.c.token_hash == bindparam("digest"), _SESSION.c.expires_at > bindparam("now"))
+        return statement.where(_SESSION.c.token_hash == bindparam("digest"), accounts.LIVE_LOGIN)
     return statement.where(_USER.c.id == bindparam("user_id"))
 
 

@@ -1,8 +1,11 @@
 """Accounts, logins and server-side sessions.
 
 Sessions live in the database (table ``web_session``) so any worker can serve any request; the
-cookie carries a random token whose SHA-256 is the key. Failed logins are counted in the database
-too, per e-mail and per client address, for the rate limit.
+cookie carries a random token whose SHA-256 is the key. A login is live (``LIVE_LOGIN``, the one
+definition, which the autosave's lookup uses too) while it is younger than ``DXM_SESSION_DAYS``, was
+used within ``DXM_SESSION_IDLE_HOURS`` and its account is not disabled. Password guesses are limited
+by ``assessment.login_limits``; a login for an unknown e-mail verifies a dummy hash, so that its
+answer takes as long as one for a known e-mail (the time tells nobody whether an account exists).
 """
 
 from __future__ import annotations
@@ -14,19 +17,25 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, or_
+from sqlalchemy import and_, bindparam, delete, or_, update
 from sqlmodel import Session, col, select
 
+from assessment import login_limits
+from assessment.login_limits import Limited
 from assessment.messages import N_, FormErrors
-from assessment.models import ROLES, LoginFailure, User, WebSession, utcnow
+from assessment.models import ROLES, User, WebSession, utcnow
+from assessment.settings import Settings
 
 HASHER = PasswordHasher()
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 10
+# Verified instead of a real hash when the e-mail has no account (or is disabled), so that a login
+# costs one argon2 verification whoever it names.
+DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+TOUCH_EVERY = timedelta(minutes=5)  # a login's last use is written at most this often
+WRONG = N_("Wrong e-mail or password.")
 
-
-class RateLimited(Exception):
-    """Too many failed logins; try again later."""
+__all__ = ["Limited"]
 
 
 def normalise_email(email: str) -> str:
@@ -68,35 +77,33 @@ def create_user(
     return user
 
 
-def _failures(session: Session, keys: list[str], since: datetime) -> int:
-    statement = select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.key.in_(keys), LoginFailure.at >= since)  # type: ignore[attr-defined]
-    return session.exec(statement).one()
-
-
-def authenticate(
-    *, session: Session, email: str, password: str, client: str, max_failures: int, window_minutes: int
-) -> User:
-    """The user for these credentials; FormErrors if wrong, RateLimited after too many failures."""
-    email = normalise_email(email)
-    since = utcnow() - timedelta(minutes=window_minutes)
-    keys = [f"email:{email}", f"client:{client}"]
-    per_key = [_failures(session, [k], since) for k in keys]
-    if max(per_key) >= max_failures:
-        raise RateLimited
-    user = session.exec(select(User).where(User.email == email)).first()
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; with no hash (no such account) the dummy is verified, taking the
+    same time, and the answer is no."""
     try:
-        ok = user is not None and HASHER.verify(user.password_hash, password or "")
+        return HASHER.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
-        session.add_all([LoginFailure(key=k) for k in keys])
-        session.commit()
-        raise FormErrors({"password": N_("Wrong e-mail or password.")})
+        return False
+
+
+def authenticate(*, session: Session, settings: Settings, email: str, password: str, client: str) -> User:
+    """The user for these credentials. ``FormErrors`` when they are wrong or missing (a form without an
+    e-mail or a password counts as no attempt); ``Limited`` after too many failures (``login_limits``)."""
+    email = normalise_email(email)
+    if not email or not password:
+        raise FormErrors({"password": N_("Enter your e-mail and your password.")})
+    if len(email) > 254 or len(password) > 256 or not EMAIL.match(email):
+        raise FormErrors({"password": WRONG})  # no account can have it: nothing to count or look up
+    attempt = login_limits.begin(session=session, settings=settings, email=email, client=client)
+    user = session.exec(select(User).where(User.email == email)).first()
+    live = user is not None and user.disabled_at is None
+    if not verify_password(user.password_hash if live and user else None, password) or user is None:
+        login_limits.failed(session=session, settings=settings, attempt=attempt)
+        raise FormErrors({"password": WRONG})
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
-    session.exec(delete(LoginFailure).where(col(LoginFailure.key) == keys[0]))
-    session.commit()
+        session.add(user)
+    login_limits.succeeded(session=session, attempt=attempt)
     return user
 
 
@@ -109,49 +116,96 @@ def login_digest(token: str | None) -> str | None:
     return _digest(token) if token and len(token) <= 200 else None
 
 
-def start_session(*, session: Session, user: User, days: int) -> str:
+def start_session(*, session: Session, user: User, days: int, replaces: str | None = None) -> str:
+    """A new login for ``user``; ``replaces``: the token the browser held before (a login or a password
+    change gives it a new id: whatever the old one was, it ends here). Expired logins of anybody are
+    purged on the way (a login is rare enough to carry that housekeeping)."""
     token = secrets.token_urlsafe(32)
+    now = utcnow()
+    end_session(session=session, token=replaces, commit=False)
     session.add(WebSession(token_hash=_digest(token), user_id=user.id,  # type: ignore[arg-type]
-                           expires_at=utcnow() + timedelta(days=days)))
-    # housekeeping: drop this user's expired sessions and old failure records
-    session.exec(delete(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.expires_at) < utcnow()))
-    session.exec(delete(LoginFailure).where(col(LoginFailure.at) < utcnow() - timedelta(days=1)))
+                           expires_at=now + timedelta(days=days), last_seen_at=now))
+    session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+    login_limits.purge(session=session, now=now, commit=False)
     session.commit()
     return token
 
 
+def purge_idle(*, session: Session, settings: Settings) -> int:
+    """Remove logins that ended (too old, or idle too long); returns how many (``dxm`` maintenance)."""
+    params = live_params(settings)
+    result = session.exec(delete(WebSession).where(
+        or_(col(WebSession.expires_at) <= params["now"], col(WebSession.last_seen_at) <= params["idle_since"])))
+    session.commit()
+    return int(result.rowcount or 0)
+
+
+_SESSION, _USER = WebSession.__table__, User.__table__  # type: ignore[attr-defined]
+# A live login: the one definition (the page lookup below and the autosave's, ``access.LOGIN_AND_COPY``).
+LIVE_LOGIN = and_(_SESSION.c.expires_at > bindparam("now"), _SESSION.c.last_seen_at > bindparam("idle_since"),
+                  _USER.c.disabled_at.is_(None))
+
+
+def live_params(settings: Settings, now: datetime | None = None) -> dict[str, datetime]:
+    """The values ``LIVE_LOGIN`` compares with."""
+    now = now or utcnow()
+    return {"now": now, "idle_since": now - timedelta(hours=settings.session_idle_hours)}
+
+
 # Built once: every request asks it, and building a statement costs more than running it.
-USER_FOR_DIGEST = select(User).join(WebSession, WebSession.user_id == User.id).where(  # type: ignore[arg-type]
-    WebSession.token_hash == bindparam("digest"), WebSession.expires_at > bindparam("now"))
+USER_FOR_DIGEST = (select(User, _SESSION.c.last_seen_at)
+                   .join(_SESSION, _SESSION.c.user_id == _USER.c.id)
+                   .where(_SESSION.c.token_hash == bindparam("digest"), LIVE_LOGIN))
 
 
-def user_for_token(*, session: Session, token: str | None) -> User | None:
-    """The user of a live session (one query: the session row joined to its user)."""
+def user_for_token(*, session: Session, settings: Settings, token: str | None) -> User | None:
+    """The user of a live login (one query), whose last use is written if it is older than
+    ``TOUCH_EVERY`` (so that the idle timeout measures from the last page, without a write per page)."""
     digest = login_digest(token)
     if digest is None:
         return None
-    return session.exec(USER_FOR_DIGEST, params={"digest": digest, "now": utcnow()}).first()
-
-
-def end_session(*, session: Session, token: str | None) -> None:
-    if token:
-        session.exec(delete(WebSession).where(col(WebSession.token_hash) == _digest(token)))
+    params = live_params(settings)
+    row = session.exec(USER_FOR_DIGEST, params={"digest": digest, **params}).first()
+    if row is None:
+        return None
+    user, last_seen = row
+    if last_seen < params["now"] - TOUCH_EVERY:
+        session.exec(update(WebSession).where(col(WebSession.token_hash) == digest)
+                     .values(last_seen_at=params["now"]))
         session.commit()
+    return user
 
 
-def change_password(*, session: Session, user: User, current: str, new: str, keep_token: str | None) -> None:
-    """Change the password and end every other login of this user."""
-    try:
-        HASHER.verify(user.password_hash, current or "")
-    except (VerificationError, InvalidHashError):
-        raise FormErrors({"current_password": N_("The current password is not right.")}) from None
+def end_session(*, session: Session, token: str | None, commit: bool = True) -> None:
+    digest = login_digest(token)
+    if digest:
+        session.exec(delete(WebSession).where(col(WebSession.token_hash) == digest))
+        if commit:
+            session.commit()
+
+
+def end_all_sessions(*, session: Session, user_id: int) -> None:
+    """End every login of an account (a password reset, a disabled account); the caller commits."""
+    session.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))
+
+
+def change_password(*, session: Session, settings: Settings, user: User, current: str, new: str,
+                    client: str, token: str | None) -> str:
+    """Change the password, end every login of this user and start a new one for this browser; returns
+    its token. Guesses of the current password count as failed logins of the pair (account, address):
+    a stolen session cannot try passwords faster than the login page allows (``Limited``)."""
+    if not current:
+        raise FormErrors({"current_password": N_("The current password is not right.")})
+    attempt = login_limits.begin(session=session, settings=settings, email=user.email, client=client, pair_only=True)
+    if not verify_password(user.password_hash, current):
+        login_limits.failed(session=session, settings=settings, attempt=attempt)
+        raise FormErrors({"current_password": N_("The current password is not right.")})
+    login_limits.succeeded(session=session, attempt=attempt)
     check_password_rules(new, "new_password")
     user.password_hash = HASHER.hash(new)
     session.add(user)
-    keep = _digest(keep_token) if keep_token else ""
-    session.exec(delete(WebSession).where(
-        col(WebSession.user_id) == user.id, or_(col(WebSession.token_hash) != keep)))
-    session.commit()
+    end_all_sessions(session=session, user_id=user.id)  # type: ignore[arg-type]
+    return start_session(session=session, user=user, days=settings.session_days)
 
 
 def set_language(*, session: Session, user: User, language: str) -> None:

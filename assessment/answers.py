@@ -29,6 +29,7 @@ from sqlmodel import Session
 from assessment import access, accounts, db, layout
 from assessment.messages import N_, NotAllowed
 from assessment.models import Answer, Assessment, utcnow
+from assessment.settings import Settings
 from questionnaires import loader
 from questionnaires.schema import Question
 
@@ -224,7 +225,8 @@ class Autosave:
         return self.progress is not None or self.refusal is not None
 
 
-def autosave(*, engine: Engine, token: str | None, copy_id: int, question_id: str, chosen: list[str]) -> Autosave:
+def autosave(*, engine: Engine, settings: Settings, token: str | None, copy_id: int, question_id: str,
+             chosen: list[str]) -> Autosave:
     """One autosave, the login and the access policy included, on one connection of ``engine``'s pool.
 
     This is the request a workshop sends every few seconds per person, so the web layer makes one call
@@ -236,7 +238,7 @@ def autosave(*, engine: Engine, token: str | None, copy_id: int, question_id: st
     digest = accounts.login_digest(token)
     if digest is None:
         return Autosave(user=None)
-    lookup = {"digest": digest, "now": utcnow(), "copy_id": copy_id}
+    lookup = {"digest": digest, "copy_id": copy_id, **accounts.live_params(settings)}
     if db.is_postgresql(engine):
         with db.driver_cursor(engine) as cursor:
             row = db.run_on_driver(cursor, access.LOGIN_AND_COPY, lookup).fetchone()

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from assessment import accounts, answers, businesses, layout, rounds
 from assessment.models import Assessment, AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
@@ -26,6 +27,8 @@ class DemoAccount:
     role: str
     name: str
 
+
+DEMO_DOMAIN = "demo.dxmaturity.vn"  # every demo account's address ends so
 
 ACCOUNTS = (
     DemoAccount("owner@demo.dxmaturity.vn", "owner", "Nguyễn Thị Lan"),
@@ -79,6 +82,22 @@ def _assess(session: Session, business: Business, owner: User, instrument_id: st
     if submit:
         rounds.submit(session=session, copy=copy, business=business, now=when)
     return copy
+
+
+def refusal(session: Session) -> str | None:
+    """Why the demo must not seed this database unless told explicitly, or None: its accounts all share
+    one published password, so not into PostgreSQL (the production database) nor beside accounts that
+    are not the demo's. A database the demo seeded already is not seeded again, so nothing is refused
+    (the accounts people created while trying the demo do not stop its next start)."""
+    if session.exec(select(User.id).where(User.email == ACCOUNTS[0].email)).first() is not None:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        return "this is a PostgreSQL database (production, as far as the demo can tell)"
+    others = session.exec(select(func.count()).select_from(User).where(
+        ~col(User.email).endswith("@" + DEMO_DOMAIN))).one()
+    if others:
+        return f"it holds {others} account(s) that are not the demo's"
+    return None
 
 
 def seed(session: Session) -> bool:

@@ -136,8 +136,26 @@ def succeeded(*, session: Session, attempt: Attempt) -> None:
     session.commit()
 
 
-def purge(*, session: Session, now: datetime | None = None) -> int:
+def purge(*, session: Session, now: datetime | None = None, commit: bool = True) -> int:
     """Remove attempt rows older than a day (no rule looks further back); returns how many."""
     result = session.exec(delete(LoginFailure).where(col(LoginFailure.at) < (now or utcnow()) - timedelta(days=1)))
+    if commit:
+        session.commit()
+    return int(result.rowcount or 0)
+
+
+def per_address_hourly(*, session: Session, action: str, client: str, limit: int, now: datetime | None = None) -> None:
+    """Count one ``action`` (a sign-up, a reset request: each sends a mail) from ``client``; ``Limited``
+    when more than ``limit`` were started from there in the last hour (counted after insert, as above)."""
+    now = now or utcnow()
+    key = f"{action}:{_h('client:' + client)}"
+    row = LoginFailure(key=key, at=now)
+    session.add(row)
     session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    started = _count(session, key, (col(LoginFailure.at) > now - timedelta(hours=1),))
+    if started > limit:
+        session.delete(row)
+        session.commit()
+        oldest = session.exec(select(func.min(LoginFailure.at)).where(
+            col(LoginFailure.key) == key, col(LoginFailure.at) > now - timedelta(hours=1))).one()
+        raise Limited(math.ceil(((oldest or now) + timedelta(hours=1) - now).total_seconds()))

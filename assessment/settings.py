@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         "only fight over its interpreter lock (see the README's load figures).",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body accepted.")
+    public_url: str = Field(
+        default="", pattern=r"^(https?://[^/\s]+)?$",
+        description="The address people reach the service at (https://dxm.example.vn), used in mailed links. "
+        "Empty (the demo): the address a request came to, which its Host header names; set it in production, "
+        "or a forged Host header could put another site in a password-reset mail.")
     smtp_host: str = Field(
         default="", description="SMTP server for outgoing mail; empty (the demo): mails are only kept in the "
         "outbox admins read at /admin/outbox, and a line on the console says so.")

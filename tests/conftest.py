@@ -15,6 +15,7 @@ from assessment import migrate
 from assessment.db import make_engine
 from assessment.settings import Settings
 from tests.mailbox import smtp_server  # noqa: F401  (a fixture for every test)
+from web.security import csrf_token
 
 TEST_DATABASE = os.environ.get("DXM_TEST_DATABASE", "sqlite")
 
@@ -72,9 +73,12 @@ class Browser(TestClient):
     """A TestClient that knows the CSRF token and fills it into every form it posts."""
 
     def csrf(self) -> str:
-        if "dxm_csrf" not in self.cookies:
+        """The token this browser's forms carry (bound to its login, if it has one)."""
+        if csrf_token(self.cookies) is None:
             self.get("/login")
-        return self.cookies["dxm_csrf"]
+        token = csrf_token(self.cookies)
+        assert token is not None
+        return token
 
     def submit(self, url: str, data: dict | None = None, **kwargs):
         data = dict(data or {})

@@ -23,20 +23,23 @@ from web.deps import CsrfFailed, LoginRequired, check_csrf, load_user, use_user
 from web.observability import RequestLogMiddleware
 from web.routes import account, admin, assessments, businesses, cohorts, outbox, pages, results, rounds
 from web.security import SecurityMiddleware
+from web.server_errors import ServerErrorPage
 from web.templating import is_htmx, render
 
 STATIC = Path(__file__).parent / "static"
 
 
 def _log_requests_to_stderr() -> None:
-    """One JSON line per request on stderr, whatever the server's own logging setup is."""
-    logger = logging.getLogger("dxm.request")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    """One JSON line per request (and one per server error) on stderr, whatever the server's own
+    logging setup is."""
+    for name in ("dxm.request", "dxm.error"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # in the event loop, holding no thread (see web.deps.get_db).
     app.state.db_slots = asyncio.Semaphore(engine.pool.size() if isinstance(engine.pool, QueuePool)
                                             else settings.db_pool_size)
+    app.add_middleware(ServerErrorPage)  # inside the two below: a 500 gets the headers and its log line
     app.add_middleware(SecurityMiddleware, max_body_bytes=settings.max_body_bytes,
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included

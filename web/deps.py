@@ -24,9 +24,9 @@ from assessment.access import Action
 from assessment.models import MAX_ID, Assessment, AssessmentRound, Business, User
 from assessment.settings import Settings
 from web import i18n
-from web.security import CSRF_FIELD, csrf_ok
+from web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok
 
-SESSION_COOKIE = "dxm_session"
+__all__ = ["SESSION_COOKIE"]
 LANG_COOKIE = "dxm_lang"
 
 
@@ -80,7 +80,7 @@ SessionDep = Annotated[Session, Depends(get_db)]
 
 def load_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
     """Who is asking (every route but the autosave, which looks the user up in its own query)."""
-    user = accounts.user_for_token(session=session, token=request.cookies.get(SESSION_COOKIE))
+    user = accounts.user_for_token(session=session, settings=settings, token=request.cookies.get(SESSION_COOKIE))
     use_user(request, user, settings)
     return user
 

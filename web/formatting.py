@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
 from assessment.access import HANOI
@@ -68,3 +68,8 @@ def moment(value: datetime | None, lang: str) -> str:
     if value is None:
         return DASH
     return format_datetime(value.astimezone(HANOI), DATETIME_FORMATS.get(lang, "medium"), locale=lang)
+
+
+def duration(seconds: int | None, lang: str) -> str:
+    """A wait, in words: "30 giây", "15 phút" (vi); "30 seconds", "15 minutes" (en)."""
+    return DASH if seconds is None else format_timedelta(seconds, threshold=1.5, locale=lang)

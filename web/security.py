@@ -1,17 +1,28 @@
 """HTTP hardening: security headers (CSP without inline script), a body-size cap, CSRF tokens.
 
-CSRF uses a double-submit token: a random value in an HttpOnly, SameSite=Lax cookie, rendered into
-every form (hidden input) and into ``hx-headers`` on <body> for HTMX; every POST must echo it.
+Every POST must echo a CSRF token, rendered into every form (hidden input) and into ``hx-headers`` on
+<body> for HTMX. With a login, the token is derived from the login's own token (a SHA-256 of it): bound
+to the server-side session, unknown to anybody who does not hold that HttpOnly cookie, and new at every
+login, password change and logout. Before a login (the login and sign-up forms) it is a double-submit
+token: a random value in an HttpOnly, SameSite=Lax cookie, dropped at logout.
+
+Every response but the static files gets ``Cache-Control: no-store`` unless its route chose otherwise
+(pages and downloads hold one person's data, and a shared computer's browser cache must not keep them);
+``Strict-Transport-Security`` is sent when the cookies are HTTPS-only (``DXM_COOKIE_SECURE``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+SESSION_COOKIE = "dxm_session"  # the login's token (assessment.accounts)
 CSRF_COOKIE = "dxm_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -26,6 +37,17 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+NO_STORE = (b"cache-control", b"no-store")
+
+
+def csrf_token(cookies: Mapping[str, str]) -> str | None:
+    """The token this browser's forms must echo: derived from its login token, else its CSRF cookie."""
+    login = cookies.get(SESSION_COOKIE)
+    if login and len(login) <= 200:
+        return base64.urlsafe_b64encode(hashlib.sha256(b"csrf:" + login.encode()).digest()).rstrip(b"=").decode()
+    token = cookies.get(CSRF_COOKIE)
+    return token if token and len(token) == 43 else None
 
 
 class SecurityMiddleware:
@@ -45,11 +67,13 @@ class SecurityMiddleware:
         if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await _too_large(send)
             return
-        token = Request(scope).cookies.get(CSRF_COOKIE)
+        token = csrf_token(Request(scope).cookies)
         new_token = None
-        if not token or len(token) != 43:
+        if token is None:
             token = new_token = secrets.token_urlsafe(32)
         scope.setdefault("state", {})["csrf_token"] = token
+        extra = list(HEADERS) + ([HSTS] if self.cookie_secure else [])
+        private = not scope["path"].startswith("/static/")
         received = 0
 
         async def limited_receive() -> Message:
@@ -63,11 +87,13 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = list(HEADERS)
+                headers = list(message.get("headers", [])) + extra
+                if private and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append(NO_STORE)
                 if new_token:
                     cookie = f"{CSRF_COOKIE}={new_token}; Path=/; HttpOnly; SameSite=Lax"
-                    extra.append((b"set-cookie", (cookie + ("; Secure" if self.cookie_secure else "")).encode()))
-                message["headers"] = list(message.get("headers", [])) + extra
+                    headers.append((b"set-cookie", (cookie + ("; Secure" if self.cookie_secure else "")).encode()))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -87,6 +113,6 @@ async def _too_large(send: Send) -> None:
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE)
+    expected = csrf_token(request.cookies)
     given = submitted or request.headers.get(CSRF_HEADER)
     return bool(expected and given and secrets.compare_digest(expected, given))

@@ -47,6 +47,7 @@ environment.filters["t"] = in_language
 FORMATTERS: dict[str, Callable[[Any, str], str]] = {
     "score": formatting.score, "change": formatting.change, "percent": formatting.percent,
     "number": formatting.number, "date": formatting.day, "moment": formatting.moment,
+    "duration": formatting.duration,
 }
 for name, formatter in FORMATTERS.items():
     environment.filters[name] = _in_reader_locale(formatter)

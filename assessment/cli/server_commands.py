@@ -40,12 +40,20 @@ def serve(
 def demo_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    yes_demo_data: bool = typer.Option(False, "--yes-demo-data",
+                                       help="Seed even into PostgreSQL or beside other accounts."),
 ) -> None:
     """Create (or reuse) the database, seed demo data, print the logins and serve the app."""
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
+        refused = demo.refusal(session)
+        if refused and not yes_demo_data:
+            engine.dispose()
+            typer.echo(f"Not seeding demo accounts (one known password) into {settings.database_url}: {refused}. "
+                       "Pass --yes-demo-data if that is what you want.", err=True)
+            raise typer.Exit(1)
         created = demo.seed(session)
     engine.dispose()
     typer.echo(("Seeded demo data" if created else "Demo data already present") + f" in {settings.database_url}")

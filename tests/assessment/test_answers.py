@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from assessment import answers, layout, rounds
 from assessment.messages import NotAllowed
 from assessment.models import Answer, Assessment, DimensionResult
+from assessment.settings import get_settings
 from tests.factories import answer_all, make_business, make_owner, owner_of, start
 
 
@@ -87,7 +88,7 @@ def test_a_save_during_a_submission_waits_for_it_and_is_refused(engine, session,
 
     def save_from_another_request() -> None:
         if through == "autosave":
-            saved = answers.autosave(engine=engine, token=token, copy_id=assessment.id,
+            saved = answers.autosave(engine=engine, settings=get_settings(), token=token, copy_id=assessment.id,
                                          question_id=question.id, chosen=[different])
             outcome.append(saved.refusal or saved.progress)
             return
@@ -163,7 +164,7 @@ def test_an_autosave_checks_the_login_and_the_owner_on_its_own_connection(engine
               for user in (owner, stranger, trainer)}
 
     def autosave(token, assessment_id=assessment.id, chosen=(question.options[0].id,)):
-        return answers.autosave(engine=engine, token=token, copy_id=assessment_id,
+        return answers.autosave(engine=engine, settings=get_settings(), token=token, copy_id=assessment_id,
                                     question_id=question.id, chosen=list(chosen))
 
     assert autosave(None).user is None and autosave("not-a-login").user is None
@@ -200,8 +201,8 @@ def test_an_autosave_hands_its_connection_back_as_the_pool_hands_them_out(databa
     try:
         for assessment_id, chosen in ((assessment.id, question.options[0].id), (assessment.id, "no-such-option"),
                                       (assessment.id + 1000, question.options[0].id)):
-            answers.autosave(engine=one, token=token, copy_id=assessment_id, question_id=question.id,
-                                 chosen=[chosen])
+            answers.autosave(engine=one, settings=get_settings(), token=token, copy_id=assessment_id,
+                             question_id=question.id, chosen=[chosen])
         with one.connect() as connection:  # the same pooled connection
             connection.execute(delete(Answer))
             connection.rollback()

@@ -4,14 +4,15 @@ from sqlmodel import select
 
 from assessment import access, accounts, demo, results
 from assessment.models import AssessmentRound, Cohort, User
+from assessment.settings import get_settings
 
 
 def test_seed_creates_accounts_businesses_rounds_peers_and_cohorts(session):
     assert demo.seed(session) is True
     roles = {u.role for u in session.exec(select(User))}
     assert roles == {"owner", "trainer", "department", "admin"}
-    owner = accounts.authenticate(session=session, email=demo.ACCOUNTS[0].email, password=demo.DEMO_PASSWORD,
-                                  client="test", max_failures=5, window_minutes=15)
+    owner = accounts.authenticate(session=session, settings=get_settings(), email=demo.ACCOUNTS[0].email,
+                                  password=demo.DEMO_PASSWORD, client="test")
     owned = access.businesses_of(session, owner)
     assert len(owned) == 2
     mine = session.exec(select(AssessmentRound).where(AssessmentRound.business_id.in_([b.id for b in owned]))).all()
@@ -28,3 +29,32 @@ def test_seed_creates_accounts_businesses_rounds_peers_and_cohorts(session):
     assert len(session.exec(select(Cohort)).all()) == 2
     assert demo.seed(session) is False  # a second start changes nothing
     assert len(session.exec(select(User)).all()) == len(demo.ACCOUNTS) + demo.PEER_COUNT + 1
+
+
+def test_the_demo_refuses_a_database_with_other_accounts_or_postgresql(session):
+    from tests.factories import make_owner
+
+    if session.get_bind().dialect.name == "postgresql":
+        assert "PostgreSQL" in demo.refusal(session)
+    else:
+        assert demo.refusal(session) is None  # an empty SQLite database: seeded
+    make_owner(session, "real.owner@example.vn")
+    refused = demo.refusal(session)
+    assert "PostgreSQL" in refused if session.get_bind().dialect.name == "postgresql" else "1 account(s)" in refused
+
+
+def test_dxm_demo_stops_before_seeding_unless_told(database_url, engine, session, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assessment.cli import app
+    from tests.factories import make_owner
+
+    make_owner(session, "real.owner@example.vn")
+    monkeypatch.setenv("DXM_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["demo", "--port", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "--yes-demo-data" in result.stderr
+    assert session.exec(select(User).where(User.email == demo.ACCOUNTS[0].email)).first() is None

@@ -1,21 +1,67 @@
 """Sign up, log in/out, password change, rate limit, roles and the admin's account page."""
 
-from bs4 import BeautifulSoup
-from sqlmodel import select
+import re
+from datetime import timedelta
 
-from assessment.models import User, WebSession
+from bs4 import BeautifulSoup
+from sqlmodel import col, select
+
+from assessment.models import MailMessage, PendingSignup, User, WebSession, utcnow
+from tests.conftest import Browser
 from tests.factories import PASSWORD, login, make_owner
 
 
-def test_signup_logs_in_with_an_argon2_hash_and_a_safe_cookie(client, session):
-    response = client.submit("/signup", {"email": "Lan@Example.vn", "password": PASSWORD, "display_name": "Lan"})
+def mailed_code(session, email: str) -> str:
+    """The code in the latest mail to ``email`` (the outbox keeps every mail)."""
+    body = session.exec(select(MailMessage).where(MailMessage.to_address == email)
+                        .order_by(col(MailMessage.id).desc())).first().body
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def sign_up(client, session, email="lan@example.vn", **form):
+    """Sign up and type the mailed code; the response of the code's page."""
+    started = client.submit("/signup", {"email": email, "password": PASSWORD, **form})
+    assert started.status_code == 303 and started.headers["location"].startswith("/signup/")
+    return client.submit(started.headers["location"], {"code": mailed_code(session, email.lower())})
+
+
+def test_signup_confirms_the_address_with_a_code_then_logs_in_with_an_argon2_hash(client, session):
+    started = client.submit("/signup", {"email": "Lan@Example.vn", "password": PASSWORD, "display_name": "Lan"})
+    assert started.status_code == 303
+    assert session.exec(select(User)).all() == []  # no account until the code is typed
+    page = client.get(started.headers["location"])
+    assert page.status_code == 200 and "lan@example.vn" in page.text and 'name="code"' in page.text
+    wrong = client.submit(started.headers["location"], {"code": "000000" if mailed_code(session, "lan@example.vn")
+                                                        != "000000" else "111111"})
+    assert wrong.status_code == 422 and "This code is not right" in wrong.text
+    response = client.submit(started.headers["location"], {"code": mailed_code(session, "lan@example.vn")})
     assert response.status_code == 303 and response.headers["location"] == "/businesses/new"
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("dxm_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     user = session.exec(select(User)).one()
     assert user.email == "lan@example.vn" and user.password_hash.startswith("$argon2id$")
-    assert PASSWORD not in user.password_hash
+    assert user.display_name == "Lan" and PASSWORD not in user.password_hash
     assert session.exec(select(WebSession)).one().token_hash != client.cookies["dxm_session"]  # only a digest
+    assert session.exec(select(PendingSignup)).all() == []
+    again = client.submit(started.headers["location"], {"code": mailed_code(session, "lan@example.vn")})
+    assert again.status_code == 410  # used up
+
+
+def test_a_code_allows_five_tries_and_fifteen_minutes(client, session):
+    started = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD}).headers["location"]
+    code = mailed_code(session, "lan@example.vn")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(4):
+        assert client.submit(started, {"code": wrong}).status_code == 422
+    assert client.submit(started, {"code": wrong}).status_code == 410  # the fifth wrong try ends it
+    assert client.submit(started, {"code": code}).status_code == 410
+    late = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD}).headers["location"]
+    pending = session.exec(select(PendingSignup).where(PendingSignup.tries == 0)).one()
+    pending.expires_at = utcnow() - timedelta(seconds=1)
+    session.add(pending)
+    session.commit()
+    assert client.submit(late, {"code": mailed_code(session, "lan@example.vn")}).status_code == 410
+    assert session.exec(select(User)).all() == []
 
 
 def test_signup_errors_are_shown_next_to_the_fields_and_nothing_is_written(client, session):
@@ -25,13 +71,22 @@ def test_signup_errors_are_shown_next_to_the_fields_and_nothing_is_written(clien
     assert page.select_one("#email-error").text == "Enter a valid e-mail address."
     assert page.select_one("#password-error").text == "Use at least 10 characters."
     assert page.select_one("#email")["aria-invalid"] == "true"
-    assert session.exec(select(User)).all() == []
+    assert session.exec(select(User)).all() == [] and session.exec(select(MailMessage)).all() == []
 
 
-def test_duplicate_email_is_refused(client, session):
+def test_signing_up_with_a_taken_address_looks_the_same_and_the_mail_says_so(client, session):
     make_owner(session, "a@example.vn")
-    response = client.submit("/signup", {"email": "A@example.vn", "password": PASSWORD})
-    assert response.status_code == 422 and "already exists" in response.text
+    fresh = client.submit("/signup", {"email": "b@example.vn", "password": PASSWORD})
+    taken = client.submit("/signup", {"email": "A@example.vn", "password": PASSWORD})
+    assert taken.status_code == fresh.status_code == 303
+    pages = [BeautifulSoup(client.get(r.headers["location"]).text, "html.parser").select_one("main").get_text()
+             for r in (fresh, taken)]
+    assert pages[0].replace("b@example.vn", "X") == pages[1].replace("a@example.vn", "X")
+    note = session.exec(select(MailMessage).where(MailMessage.to_address == "a@example.vn")).one()
+    assert "has one already" in note.body and "/password/forgot" in note.body and not re.search(r"\d{6}", note.body)
+    for guess in ("123456", "000000"):  # no code can work for it
+        assert client.submit(taken.headers["location"], {"code": guess}).status_code == 422
+    assert session.exec(select(User).where(User.email == "a@example.vn")).one().password_hash != ""
 
 
 def test_login_logout_and_wrong_password(client, session):
@@ -45,13 +100,23 @@ def test_login_logout_and_wrong_password(client, session):
     assert client.get("/account").status_code == 303  # back to the login page
 
 
-def test_login_rate_limit(client, session):
+def test_five_wrong_passwords_block_that_account_from_that_address_only(app, client, session):
     make_owner(session)
     for _ in range(5):
         assert login(client, password="wrong-password").status_code == 422
-    limited = login(client)  # even the right password waits
-    assert limited.status_code == 429 and "Too many failed attempts" in limited.text
+    limited = login(client)  # even the right password waits, from this address
+    assert limited.status_code == 429 and "Please wait 15 minutes" in limited.text
     assert limited.headers["retry-after"] == "900"
+    elsewhere = Browser(app, follow_redirects=False, client=("192.0.2.77", 50000))
+    assert login(elsewhere).status_code == 303  # the owner, at home, is not locked out
+
+
+def test_empty_forms_are_no_attempts(client, session):
+    make_owner(session)
+    for _ in range(12):
+        empty = client.submit("/login", {"email": "owner@example.vn", "password": ""})
+        assert empty.status_code == 422 and "Enter your e-mail and your password." in empty.text
+    assert login(client).status_code == 303
 
 
 def test_next_parameter_cannot_leave_the_site(client, session):
@@ -67,9 +132,11 @@ def test_change_password_ends_other_logins(client, new_client, session):
     login(client)
     bad = client.submit("/account/password", {"current_password": "nope", "new_password": "another-long-one"})
     assert bad.status_code == 422 and "current password is not right" in bad.text
+    before = client.cookies["dxm_session"]
     ok = client.submit("/account/password", {"current_password": PASSWORD, "new_password": "another-long-one"})
-    assert ok.status_code == 200 and "was changed" in ok.text
-    assert client.get("/account").status_code == 200
+    assert ok.status_code == 303 and ok.headers["location"] == "/account?changed=1"
+    assert client.cookies["dxm_session"] != before  # a new login id for this browser too
+    assert "was changed" in client.get(ok.headers["location"]).text
     assert other.get("/account").status_code == 303
     assert login(other, password="another-long-one").status_code == 303
 
@@ -117,7 +184,7 @@ def test_cli_user_create(database_url, engine, monkeypatch):
         get_settings.cache_clear()
 
 
-def test_signing_up_from_an_invitation_link_comes_back_to_it(client):
+def test_signing_up_from_an_invitation_link_comes_back_to_it(client, session):
     """A colleague who follows an invitation link without an account: login page → sign-up → the link."""
     response = client.get("/invitations/some-token")
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/invitations/some-token"
@@ -126,8 +193,7 @@ def test_signing_up_from_an_invitation_link_comes_back_to_it(client):
     assert signup_link == "/signup?next=/invitations/some-token"
     form = BeautifulSoup(client.get(signup_link).text, "html.parser")
     assert form.select_one("form[action='/signup'] input[name=next]")["value"] == "/invitations/some-token"
-    done = client.submit("/signup", {"email": "it@example.vn", "password": "long-enough-password",
-                                     "display_name": "IT", "next": "/invitations/some-token"})
+    done = sign_up(client, session, "it@example.vn", display_name="IT", next="/invitations/some-token")
     assert done.status_code == 303 and done.headers["location"] == "/invitations/some-token"
     evil = BeautifulSoup(client.get("/signup?next=//evil.example").text, "html.parser")
     assert evil.select_one("form[action='/signup'] input[name=next]")["value"] == "/"  # no open redirect

@@ -57,6 +57,7 @@ def test_more_requests_than_connections_wait_for_a_connection(settings, database
     from assessment.models import Answer
     from tests.factories import make_business
     from web.app import create_app
+    from web.security import csrf_token
 
     owner = make_owner(session)
     business = make_business(session, owner)
@@ -65,7 +66,7 @@ def test_more_requests_than_connections_wait_for_a_connection(settings, database
     token = accounts.start_session(session=session, user=owner, days=1)
     small = make_engine(database_url, pool_size=2, pool_timeout=3)
     app = create_app(settings, engine=small)
-    csrf = "c" * 43
+    csrf = csrf_token({"dxm_session": token})
 
     async def twelve_at_once() -> list[int]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = 2

@@ -57,7 +57,8 @@ def test_the_admin_reads_the_outbox_and_each_mail(client, session, settings, cap
     hostile = BeautifulSoup(client.get(f"/admin/outbox/{failed.id}").text, "html.parser")
     assert hostile.h1.get_text() == HOSTILE and hostile.h1.find("b") is None
     assert client.get(f"/admin/outbox/{sent.id + 100}").status_code == 404
-    assert client.get("/admin/outbox/99999999999999999999").status_code == 404  # out of range names nothing, like a missing id
+    # an id out of range names nothing, like a missing one
+    assert client.get("/admin/outbox/99999999999999999999").status_code == 404
 
 
 def test_the_list_shows_the_latest_200(client, session):

@@ -29,10 +29,10 @@ def test_htmx_requests_carry_the_token_in_a_header(client, session):
     make_owner(session)
     login(client)
     page = client.get("/")
-    assert f'"X-CSRF-Token": "{client.cookies["dxm_csrf"]}"' in page.text
+    assert f'"X-CSRF-Token": "{client.csrf()}"' in page.text
     assert client.post("/language", data={"lang": "vi"}, headers={"X-CSRF-Token": "wrong"}).status_code == 403
     assert client.post("/language", data={"lang": "vi"},
-                       headers={"X-CSRF-Token": client.cookies["dxm_csrf"]}).status_code == 303
+                       headers={"X-CSRF-Token": client.csrf()}).status_code == 303
 
 
 def test_oversized_bodies_are_refused(client):

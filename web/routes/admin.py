@@ -11,10 +11,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from assessment import admin_accounts, audit, exports
+from assessment import admin_accounts, audit, exports, resets
 from assessment.messages import N_, FormErrors, NotAllowed
 from assessment.models import MAX_ID, ROLES, User, utcnow
-from web.deps import CurrentUser, RowId, SessionDep, audit_access, client_address, require_roles
+from web import mails
+from web.deps import CurrentUser, RowId, SessionDep, SettingsDep, audit_access, client_address, require_roles
 from web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[require_roles("admin")])
@@ -99,6 +100,18 @@ def change_role(request: Request, session: SessionDep, user: CurrentUser, user_i
 
 
 # -- the audit log ------------------------------------------------------------------------------------
+@router.post("/users/{user_id}/reset")
+def mail_reset(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+               user_id: RowId) -> Response:
+    """Mail the account a password-reset link (a person who cannot reach the login page's form)."""
+    target = _target(session, user_id)
+    if target.disabled_at is not None:
+        return _users_page(request, session, user, 409, refusal=N_("A disabled account cannot reset its password."))
+    token = resets.issue_by_admin(session=session, admin=user, user=target, client=client_address(request))
+    mails.send_reset(request, settings, session, resets.Requested(target.email, target.language, token))
+    return _users_page(request, session, user, notice=N_("A reset link was mailed to the account."))
+
+
 @router.get("/audit")
 def audit_log(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The log, newest first, filtered by actor, action, object and Hanoi dates; a bad filter is

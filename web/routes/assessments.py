@@ -96,7 +96,8 @@ async def autosave(request: Request) -> Response:
         raise HTTPException(status_code=404)
     async with database_slot(request) as engine:
         saved = await run_in_threadpool(
-            answers.autosave, engine=engine, token=request.cookies.get(SESSION_COOKIE), copy_id=copy_id,
+            answers.autosave, engine=engine, settings=request.app.state.settings,
+            token=request.cookies.get(SESSION_COOKIE), copy_id=copy_id,
             question_id=question_id, chosen=[str(v) for v in form.getlist("answer")])
     use_user(request, saved.user, request.app.state.settings)
     if saved.user is None:

@@ -16,7 +16,7 @@ from assessment import access, before_after, cohort_exports, cohorts, exports, m
 from assessment.messages import FormErrors, NotAllowed
 from assessment.models import MAX_ID, Business, Cohort, RoundResult, User, utcnow
 from questionnaires import loader
-from web import charts
+from web import charts, mails
 from web.deps import (
     CurrentUser,
     FormDep,
@@ -132,7 +132,7 @@ def dashboard(request: Request, cohort: RunCohort, session: SessionDep, settings
     dashboard block, swapped in place."""
     context = _dashboard(request, session, settings, cohort)
     context |= {"trainers": cohorts.trainers_of(session, cohort),
-                "join_link": str(request.base_url).rstrip("/") + f"/join/{cohort.join_code}"}
+                "join_link": mails.link(request, request.app.state.settings, f"/join/{cohort.join_code}")}
     if is_htmx(request):
         return render(request, "cohort.html", context, block="dashboard", headers={"Vary": "HX-Request"})
     return render(request, "cohort.html", context, headers={"Vary": "HX-Request"})
@@ -194,7 +194,7 @@ def export(cohort: RunCohort, session: SessionDep, settings: SettingsDep, table:
 def qr(request: Request, cohort: RunCohort) -> Response:
     """The join link as a QR code for the classroom screen."""
     buffer = io.BytesIO()
-    segno.make(str(request.base_url).rstrip("/") + f"/join/{cohort.join_code}", error="m").save(
+    segno.make(mails.link(request, request.app.state.settings, f"/join/{cohort.join_code}"), error="m").save(
         buffer, kind="svg", scale=8, border=2, title=cohort.name)
     return Response(buffer.getvalue(), media_type=SVG, headers={"Cache-Control": "private, max-age=3600"})
 
@@ -261,7 +261,7 @@ def remind(request: Request, cohort: RunCohort, session: SessionDep, settings: S
     """E-mail the business's owners (unless they turned reminders off), or show a message to copy
     into Zalo; either is logged for the member."""
     business = _member(session, cohort, business_id)
-    link = str(request.base_url).rstrip("/") + f"/businesses/{business.id}"
+    link = mails.link(request, request.app.state.settings, f"/businesses/{business.id}")
     if channel == "email":
         owners = cohorts.owners_to_remind(session, cohort, business.id)  # type: ignore[arg-type]
         if not owners:

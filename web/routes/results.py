@@ -12,7 +12,7 @@ from assessment.messages import NotAllowed
 from assessment.models import Assessment, AssessmentRound, Business, RenderedChart
 from assessment.settings import Settings
 from questionnaires import loader
-from web import charts, formatting, pdf
+from web import charts, formatting, mails, pdf
 from web.deps import CurrentUser, FormDep, SessionDep, SettingsDep, ViewBusiness, ViewCopy, require_roles
 from web.i18n import translate
 from web.templating import render
@@ -136,7 +136,7 @@ def mail_report(request: Request, owned: ViewCopy, user: CurrentUser, session: S
         body=translate(lang, "Attached is the PDF report of %(business)s's assessment “%(title)s”, as you asked. "
                              "Your results are also on the site: %(link)s") % {
             "business": business.name, "title": title,
-            "link": str(request.url_for("show", assessment_id=copy.id))})
+            "link": mails.link(request, settings, f"/assessments/{copy.id}/results")})
     return render(request, "report_mailed.html", {"assessment": copy, "failed": sent.error is not None},
                   status_code=502 if sent.error else 200)
 

@@ -12,6 +12,7 @@ from assessment import access, layout, results, rounds
 from assessment.access import Action
 from assessment.messages import NotAllowed
 from assessment.models import AssessmentRound, Business
+from web import mails
 from web.deps import CurrentUser, ManageRound, RowId, SessionDep, SettingsDep, require_roles
 from web.templating import render
 
@@ -55,7 +56,7 @@ def invite(request: Request, managed: ManageRound, user: CurrentUser, session: S
     except NotAllowed:
         raise HTTPException(status_code=409) from None
     return _round_page(request, session, settings, round_, business, manage=True,
-                       new_link=str(request.base_url).rstrip("/") + f"/invitations/{token}")
+                       new_link=mails.link(request, request.app.state.settings, f"/invitations/{token}"))
 
 
 @router.post("/rounds/{round_id}/close")
