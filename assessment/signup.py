@@ -100,13 +100,15 @@ def confirm(*, session: Session, token: str, code: str) -> tuple[User, str]:
     """The new account and where to go next, when ``code`` is the one mailed. ``FormErrors`` for a
     wrong code (a try used), ``Expired`` when no tries or time are left."""
     found = pending(session=session, token=token)
+    typed = "".join((code or "").split())
+    if not typed:  # an empty form is no try
+        raise FormErrors({"code": N_("Type the 6-digit code from the mail.")})
     counted = session.exec(update(PendingSignup).where(
         col(PendingSignup.token_hash) == found.token_hash, col(PendingSignup.tries) < MAX_TRIES)
         .values(tries=PendingSignup.tries + 1))
     session.commit()
     if not counted.rowcount:
         raise Expired
-    typed = "".join((code or "").split())
     right = (not found.existing and len(typed) == 6
              and hmac.compare_digest(found.code_hash, _code_hash(token, typed)))
     taken = session.exec(select(User.id).where(User.email == found.email)).first() is not None

@@ -15,10 +15,10 @@ import unicodedata
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from assessment import rounds
-from assessment.models import Assessment, Business, User
+from assessment.models import Assessment, Business, MailMessage, User
 from tests.factories import PASSWORD
 from web import formatting
 
@@ -37,11 +37,24 @@ def submit_main_form(page: Page) -> None:
     page.locator("main form button[type=submit]").click()
 
 
-def sign_up(page: Page, email: str, name: str = "Nguyễn Thị Hoa") -> None:
+def mailed_code(engine, email: str) -> str:
+    """The code in the latest mail to ``email``, as the owner reads it in their mailbox (the test app
+    has no SMTP: the outbox keeps every mail)."""
+    with Session(engine) as s:
+        body = s.exec(select(MailMessage).where(MailMessage.to_address == email)
+                      .order_by(col(MailMessage.id).desc())).first().body
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def sign_up(page: Page, engine, email: str, name: str = "Nguyễn Thị Hoa") -> None:
+    """Sign up, then type the code mailed to the address."""
     page.goto("/signup")
     page.locator("#display_name").fill(name)
     page.locator("#email").fill(email)
     page.locator("#password").fill(PASSWORD)
+    submit_main_form(page)
+    expect(page).to_have_url(re.compile(r"/signup/[\w-]+$"))
+    page.locator("#code").fill(mailed_code(engine, email))
     submit_main_form(page)
     expect(page).to_have_url(re.compile(r"/businesses/new$"))
     expect(page.locator("header form[action='/logout'] button")).to_be_visible()
@@ -82,11 +95,11 @@ def start_quick_check(page: Page) -> int:
     return int(re.search(r"/assessments/(\d+)/", page.url).group(1))
 
 
-def new_owner_on_first_question(pages, base_url: str) -> tuple[Page, int, Locator, str]:
+def new_owner_on_first_question(pages, base_url: str, engine) -> tuple[Page, int, Locator, str]:
     """A new owner with a business, on the first page of a fresh quick-check: (page, assessment id,
     the first question's fieldset, its question id)."""
     page = pages.open(base_url)
-    sign_up(page, "owner@example.vn")
+    sign_up(page, engine, "owner@example.vn")
     register_business(page)
     assessment_id = start_quick_check(page)
     first = page.locator("fieldset.question").first
@@ -189,7 +202,7 @@ def test_owner_journey_in_vietnamese_on_a_phone(live_server_vi, pages, engine, s
     no_horizontal_scroll(page)
     screenshot(page, "home-vi.png")
 
-    sign_up(page, "hoa@gombattrang.vn")
+    sign_up(page, engine, "hoa@gombattrang.vn")
     with Session(engine) as s:
         user = s.exec(select(User).where(User.email == "hoa@gombattrang.vn")).one()
         assert (user.role, user.language, user.display_name) == ("owner", "vi", "Nguyễn Thị Hoa")
@@ -319,7 +332,7 @@ def test_owner_journey_in_english_on_a_desktop(live_server_vi, pages, engine, sc
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("main")).to_contain_text("Digital quick check")
 
-    sign_up(page, "lan@example.vn", name="Tran Lan")
+    sign_up(page, engine, "lan@example.vn", name="Tran Lan")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     business_id = register_business(page, name="Lan Ceramics Co., Ltd")
     assessment_id = start_quick_check(page)
@@ -338,7 +351,7 @@ def test_owner_journey_in_english_on_a_desktop(live_server_vi, pages, engine, sc
 
 
 def test_submit_shows_missing_questions(live_server, pages, engine):
-    page, assessment_id, first, _ = new_owner_on_first_question(pages, live_server)
+    page, assessment_id, first, _ = new_owner_on_first_question(pages, live_server, engine)
     choose(page, first, first.locator("label").first)
     total = int(page.locator("#progress-bar").get_attribute("max"))
     # two boxes of the first multi-choice question: both are stored, once each
@@ -372,7 +385,7 @@ def test_submit_shows_missing_questions(live_server, pages, engine):
 
 
 def test_keyboard_answering(live_server, pages, engine):
-    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
+    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server, engine)
     radios = first.locator("input[type=radio]")
 
     for _ in range(40):
@@ -415,7 +428,7 @@ def test_keyboard_answering(live_server, pages, engine):
 
 
 def test_a_failed_save_is_retried_and_the_owner_is_told(live_server, pages, engine):
-    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
+    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server, engine)
     dropped = []
 
     def flaky_network(route) -> None:  # a Playwright route
@@ -441,7 +454,7 @@ def test_quick_answers_are_saved_one_at_a_time_in_order(live_server, pages, engi
     """Answers chosen faster than the server replies: the page sends its saves one at a time, in the
     order they were made, so the last of two quick choices on a question is the one stored, and the
     progress bar of the last reply counts every answer."""
-    page, assessment_id, _first, _qid = new_owner_on_first_question(pages, live_server)
+    page, assessment_id, _first, _qid = new_owner_on_first_question(pages, live_server, engine)
     held, most, finished = [], [0], []
 
     def hold(route) -> None:  # a Playwright route
@@ -477,7 +490,7 @@ def test_quick_answers_are_saved_one_at_a_time_in_order(live_server, pages, engi
 def test_leaving_the_page_waits_for_its_saves(live_server, pages, engine):
     """An owner answers and at once follows "Next" while the save is still on its way (or queued):
     the page goes on only when the save is answered, so the answer is not lost with the page."""
-    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server)
+    page, assessment_id, first, qid = new_owner_on_first_question(pages, live_server, engine)
     held = []
     page.route(f"**/assessments/{assessment_id}/answers/**", lambda route: held.append(route))
     answer = first.locator("input[type=radio]").nth(1)
