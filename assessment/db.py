@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import create_engine
 
+import assessment.text_input  # noqa: F401  (registers the one text rule on every session's writes)
+
 DEFAULT_POOL_SIZE = 20  # for tools and tests; the web app takes DXM_DB_POOL_SIZE
 PING_AFTER_IDLE_SECONDS = 1.0
 

@@ -8,6 +8,18 @@ def N_(message: str) -> str:  # gettext's conventional name
     return message
 
 
+class Message(str):
+    """A message id with the values its placeholders take ("Use at most %(max)d characters.", max=120):
+    it reads as the id everywhere, and pages translate it, then fill it in."""
+
+    params: dict[str, object]
+
+    def __new__(cls, message: str, **params: object) -> "Message":
+        made = super().__new__(cls, message)
+        made.params = params
+        return made
+
+
 class FormErrors(ValueError):
     """Field name -> message id; a form re-renders with each message next to its field."""
 

@@ -17,9 +17,10 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assessment.db import make_engine
+from assessment.messages import FormErrors
 from assessment.settings import Settings, get_settings
 from questionnaires import loader
-from web.deps import CsrfFailed, LoginRequired, check_csrf, load_user, use_user
+from web.deps import BadText, CsrfFailed, LoginRequired, check_csrf, check_text, load_user, use_user
 from web.observability import RequestLogMiddleware
 from web.routes import account, admin, assessments, businesses, cohorts, outbox, pages, results, rounds
 from web.security import SecurityMiddleware
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _log_requests_to_stderr()
     loader.bundled()  # parse the questionnaires now, not in the first requests a new worker serves
     app = FastAPI(title="dxmaturity", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_csrf)])
+                  dependencies=[Depends(check_csrf), Depends(check_text)])
     app.state.settings = settings
     app.state.engine = engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
     # As many requests at a time use the database as the pool has connections; the others wait here,
@@ -73,7 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
-    def error_page(request: Request, status: int, kind: str, headers: dict | None = None) -> Response:
+    def error_page(request: Request, status: int, kind: str, headers: dict | None = None,
+                   context: dict | None = None) -> Response:
         if not hasattr(request.state, "lang"):  # the error came before the user was looked up (no route
             # matched, or a bad id): look them up now, so the page has their header and language
             try:
@@ -81,11 +83,22 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     load_user(request, session, settings)
             except SQLAlchemyError:  # the database is what failed: an anonymous page in the cookie's language
                 use_user(request, None, settings)
-        return render(request, "error.html", {"status": status, "kind": kind}, status_code=status, headers=headers)
+        return render(request, "error.html", {"status": status, "kind": kind, **(context or {})}, status_code=status,
+                      headers=headers)
 
     @app.exception_handler(CsrfFailed)
     def _csrf(request: Request, _exc: CsrfFailed) -> Response:
         return error_page(request, 403, "csrf")
+
+    @app.exception_handler(BadText)
+    def _bad_text(request: Request, _exc: BadText) -> Response:
+        return error_page(request, 400, "text")
+
+    @app.exception_handler(FormErrors)
+    def _form_errors(request: Request, exc: FormErrors) -> Response:
+        # a rule met only at the write itself (assessment.text_input.guard_writes) by a route that has no
+        # form of its own to show it on: the error page names it; nothing was written
+        return error_page(request, 422, "form", context={"errors": exc.errors})
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> Response:

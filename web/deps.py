@@ -19,7 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from assessment import access, accounts, answers, audit
+from assessment import access, accounts, answers, audit, text_input
 from assessment.access import Action
 from assessment.models import MAX_ID, Assessment, AssessmentRound, Business, User
 from assessment.settings import Settings
@@ -145,6 +145,22 @@ async def check_csrf(request: Request) -> None:
         submitted = value if isinstance(value, str) else None
     if not csrf_ok(request, submitted):
         raise CsrfFailed
+
+
+class BadText(Exception):
+    """A form field or query parameter breaks ``assessment.text_input``'s rule (a NUL, a direction override)."""
+
+
+async def check_text(request: Request) -> None:
+    """Every query parameter and form field obeys the one text rule before any route runs (files are
+    checked by their importers): a NUL would break PostgreSQL's lookups, an override mislead a reader."""
+    values = list(request.query_params.values()) + list(request.path_params.values())
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/")):
+        form = await request.form()
+        values += [v for v in form.values() if isinstance(v, str)]
+    if any(isinstance(v, str) and text_input.problem(v) == text_input.UNSTORABLE for v in values):
+        raise BadText
 
 
 async def form_data(request: Request) -> FormData:
