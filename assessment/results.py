@@ -7,11 +7,14 @@ scores answers. The rules for priorities and the what-if search are in docs/meth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 import numpy as np
 from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, select
 
+from assessment import reference
 from assessment.models import Assessment, AssessmentRound, Business, DimensionResult, RoundResult
 from assessment.scores import encode, from_stored, model_for, score_answers
 from questionnaires import loader
@@ -170,37 +173,65 @@ def what_if(
     return view, suggestions
 
 
+#: the peer groups tried in turn, until one holds at least the minimum: (same section, same size)
+PEER_GROUPS = (("sector_size", True, True), ("sector", True, False), ("size", False, True), ("city", False, False))
+
+
 @dataclass(frozen=True)
 class Peers:
-    count: int  # peers found
+    """Where a round stands among its peers, and which peers: ``group`` names the group compared
+    with (a key of ``PEER_GROUPS``: same sector and size class, same sector, same size class, the
+    city), None when not even the city held the minimum; ``count`` is that group's businesses (the
+    city's when none). ``vsic_section`` and ``size_class`` are the round's own (frozen at close), so
+    a page can say which group was too small."""
+
+    count: int  # peers found in the group used (the city's when no group was large enough)
     percentile: float | None  # None when fewer than the minimum
+    group: str | None = None
+    vsic_section: str | None = None
+    size_class: str | None = None
+
+    @property
+    def sector(self) -> reference.Section | None:
+        """The round's VSIC section (its names in both languages), for the sentence naming the group."""
+        return reference.sections().get(self.vsic_section) if self.vsic_section else None
 
 
-# the latest closed round of every other business of the same instrument version, sector and size
-# (index ix_round_peers covers it)
-_PEER_COUNTS = select(
-    func.count(),
-    func.coalesce(func.sum(case((AssessmentRound.overall_score < bindparam("x") - 1e-9, 1), else_=0)), 0),
-    func.coalesce(func.sum(case((func.abs(AssessmentRound.overall_score - bindparam("x")) <= 1e-9, 1), else_=0)), 0),
-).where(
-    AssessmentRound.is_latest, AssessmentRound.instrument_id == bindparam("instrument_id"),
-    AssessmentRound.instrument_version == bindparam("version"), AssessmentRound.vsic_section == bindparam("section"),
-    AssessmentRound.size_class == bindparam("size"), AssessmentRound.business_id != bindparam("business_id"),
-    col(AssessmentRound.overall_score).is_not(None))
+@cache
+def _peer_counts(same_section: bool, same_size: bool) -> Any:
+    """How many of a group are below and equal to a score: the latest closed round of every other
+    business of the instrument version (with its sector and size class when asked). The first is
+    covered by index ix_round_peers, the others read a prefix of it."""
+    where: list[Any] = [AssessmentRound.is_latest, AssessmentRound.instrument_id == bindparam("instrument_id"),
+             AssessmentRound.instrument_version == bindparam("version"),
+             AssessmentRound.business_id != bindparam("business_id"), col(AssessmentRound.overall_score).is_not(None)]
+    if same_section:
+        where.append(AssessmentRound.vsic_section == bindparam("section"))
+    if same_size:
+        where.append(AssessmentRound.size_class == bindparam("size"))
+    return select(
+        func.count(),
+        func.coalesce(func.sum(case((AssessmentRound.overall_score < bindparam("x") - 1e-9, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((func.abs(AssessmentRound.overall_score - bindparam("x")) <= 1e-9, 1),
+                                    else_=0)), 0),
+    ).where(*where)
 
 
 def peers(*, session: Session, round_: AssessmentRound | None, minimum: int) -> Peers:
     """Where a closed round stands among its peers: the latest closed round of every other business
-    with the same instrument version, VSIC section and size class (all frozen at close). The
-    percentile counts ties as half; it is shown only with at least ``minimum`` peers."""
+    with the same instrument version and, if at least ``minimum`` (``DXM_MIN_CELL``) of them, the same
+    VSIC section and size class (frozen at close); failing that the same section, then the same size
+    class, then the whole city. The percentile counts ties as half (docs/method.md section 7)."""
     if round_ is None or round_.status != "closed" or round_.overall_score is None:
         return Peers(0, None)
-    n, below, equal = session.exec(_PEER_COUNTS, params={
-        "x": round_.overall_score, "instrument_id": round_.instrument_id, "version": round_.instrument_version,
-        "section": round_.vsic_section, "size": round_.size_class, "business_id": round_.business_id}).one()
-    if n < minimum:
-        return Peers(int(n), None)
-    return Peers(int(n), 100.0 * (below + 0.5 * equal) / n)
+    params = {"x": round_.overall_score, "instrument_id": round_.instrument_id, "version": round_.instrument_version,
+              "section": round_.vsic_section, "size": round_.size_class, "business_id": round_.business_id}
+    n = 0
+    for group, same_section, same_size in PEER_GROUPS:
+        n, below, equal = session.exec(_peer_counts(same_section, same_size), params=params).one()
+        if n >= minimum:
+            return Peers(int(n), 100.0 * (below + 0.5 * equal) / n, group, round_.vsic_section, round_.size_class)
+    return Peers(int(n), None, None, round_.vsic_section, round_.size_class)
 
 
 @dataclass(frozen=True)

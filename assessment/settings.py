@@ -37,10 +37,10 @@ class Settings(BaseSettings):
         "before that address waits (a workshop room behind one NAT stays well below).")
     signup_per_address_hour: int = Field(
         default=100, ge=1, description="Sign-ups started from one client address per hour (a room of 60 at once fits).")
-    peer_min: int = Field(default=5, ge=2, description="Fewest peers before a percentile is shown.")
     min_cell: int = Field(
-        default=5, ge=2, description="Fewest businesses behind a figure shown beside another group's "
-        "(the city beside a cohort); smaller groups are suppressed.")
+        default=5, ge=2, description="Fewest businesses behind any figure of a group: the city's tables (smaller "
+        "cells are suppressed, with complementary cells), the city beside a cohort, and the owner's peer group "
+        "(falling back from sector and size class to sector, size class, then the city).")
     cohort_before_days: int = Field(
         default=365, ge=1, description="A course's before/after: how many days before the course start "
         "(dates in Asia/Ho_Chi_Minh) a member's round may close and still be its before (T0).")

@@ -632,7 +632,7 @@ def page_steps(engine: Engine, copy_id: int, user_id: int, settings: Settings, r
             saved = timed("answers_of", lambda s=session, c=copy: rounds.answers_of(s, c))
             timed("what_if (3 greedy steps)", lambda v=view, b=business, a=saved: results.what_if(v.instrument, b, a))
             timed("peers (round + _PEER_COUNTS)", lambda s=session, c=copy: results.peers(
-                session=s, round_=s.get(AssessmentRound, c.round_id), minimum=settings.peer_min))
+                session=s, round_=s.get(AssessmentRound, c.round_id), minimum=settings.min_cell))
             timed("cohort memberships (member_role + memberships_of)", lambda s=session, b=business, u=user: (
                 access.member_role(s, u.id, b.id), memberships_of(s, b)))
     return {name: statistics.median(values) for name, values in times.items()}
@@ -698,7 +698,7 @@ def measure(engine: Engine, url: str, plan: Plan, repeat: int, profile: bool) ->
     request_log.setLevel(logging.INFO)
     from web.app import create_app
 
-    settings = Settings(database_url=url, default_language="en", peer_min=5)
+    settings = Settings(database_url=url, default_language="en")
     app = create_app(settings, engine=engine)
     base = f"/assessments/{copy_id}"
     kinds = {"results page": f"{base}/results", "radar chart": f"{base}/charts/radar.svg",

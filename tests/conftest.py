@@ -38,16 +38,20 @@ def migrated_engine(database_url):
     engine.dispose()
 
 
-@pytest.fixture
-def engine(migrated_engine):
-    """The migrated engine with every table emptied."""
+def _empty_tables(engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with migrated_engine.begin() as connection:
-        if migrated_engine.dialect.name == "postgresql":
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
             connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def engine(migrated_engine):
+    """The migrated engine with every table emptied."""
+    _empty_tables(migrated_engine)
     return migrated_engine
 
 
@@ -59,7 +63,7 @@ def session(engine):
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, default_language="en", peer_min=5)
+    return Settings(database_url=database_url, default_language="en")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import markupsafe
 import matplotlib
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
@@ -24,10 +25,11 @@ from fpdf.fonts import FontFace
 from assessment import reference
 from web import charts, formatting
 from web.i18n import translate
+from web.templating import environment
 
 if TYPE_CHECKING:
     from assessment.models import Assessment, Business
-    from assessment.results import ResultView
+    from assessment.results import Peers, ResultView
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
@@ -96,10 +98,18 @@ class _Report(FPDF):
         self.ln(2)
 
 
-def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, lang: str, peers: int,
-               percentile: float | None, peer_min: int, centre: str, contact: str) -> bytes:
+def peer_sentence(peers: Peers, minimum: int, lang: str) -> str:
+    """The pages' sentence naming the peer group (``web/templates/_peers.html``), as plain text."""
+    module = environment.get_template("_peers.html").make_module({"lang_code": lang})
+    html = module.sentence(peers, minimum)  # type: ignore[attr-defined]  # a macro of the template
+    return markupsafe.Markup(html).unescape().strip()
+
+
+def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, lang: str, peers: Peers,
+               min_cell: int, centre: str, contact: str) -> bytes:
     """The PDF report of ``view`` (an :class:`assessment.results.ResultView`) in ``lang``, issued by
-    ``centre`` (the support centre's name, with its ``contact`` line: both settings)."""
+    ``centre`` (the support centre's name, with its ``contact`` line: both settings), with ``peers``
+    (``assessment.results.peers``, compared within groups of at least ``min_cell``)."""
 
     def _(message: str) -> str:
         return translate(lang, message)
@@ -161,12 +171,7 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
 
     # -- peers ------------------------------------------------------------------------------------
     pdf.heading(_("Comparison with similar businesses"))
-    if percentile is not None:
-        text = _("Better than %(percent)s%% of %(peers)s peers (businesses of the same sector and size).") % {
-            "percent": formatting.number(formatting.rounded(percentile, 0), lang), "peers": peers}
-    else:
-        text = _("Fewer than %(minimum)s businesses of the same sector and size have been assessed so far, "
-                 "so there is no peer comparison yet.") % {"minimum": peer_min}
+    text = peer_sentence(peers, min_cell, lang)
     pdf.paragraph(text)
 
     # -- charts -----------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def live_server(app) -> Iterator[str]:
 def vi_app(database_url, engine) -> FastAPI:
     from web.app import create_app
 
-    return create_app(Settings(database_url=database_url, default_language="vi", peer_min=5), engine=engine)
+    return create_app(Settings(database_url=database_url, default_language="vi"), engine=engine)
 
 
 @pytest.fixture

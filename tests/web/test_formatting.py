@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
 from web import formatting
 from web.templating import environment
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -55,3 +59,12 @@ def test_template_filters_use_the_same_rule():
     template = environment.from_string("{{ 12.25|score }} {{ 4.45|change }} {{ d|date }} {{ 20000|number }}")
     assert template.render(lang_code="vi", d=date(2026, 12, 2)) == "12,3 +4,5 02/12/2026 20.000"
     assert template.render(lang_code="en", d=date(2026, 12, 2)) == "12.3 +4.5 2 Dec 2026 20,000"
+
+
+def test_no_template_formats_a_date_or_number_by_hand():
+    """Every date and number on a page goes through the filters above (the reader's locale, Hanoi
+    time): a template calling strftime or Python's % / format() would bypass them (the outbox did)."""
+    by_hand = re.compile(r"\.strftime\(|\.isoformat\(|\|\s*round\b|\|\s*format\b|\"%\.\d+f\"|'%\.\d+f'")
+    offenders = [f"{path.relative_to(TEMPLATES)}:{n}" for path in sorted(TEMPLATES.rglob("*.html"))
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if by_hand.search(line)]
+    assert offenders == []

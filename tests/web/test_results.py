@@ -9,7 +9,7 @@ from sqlmodel import select
 from assessment import layout, results, rounds
 from assessment.models import Answer, AssessmentRound
 from tests.factories import login, make_business, make_owner, owner_of, start, submitted
-from tests.harness import free_port
+from tests.harness import free_port, tax_codes
 
 
 def round_of(session, copy):
@@ -54,13 +54,52 @@ def test_charts_are_svg(client, done):
 def test_peer_comparison_needs_five_peers(client, session, done):
     assessment, _ = done
     page = client.get(f"/assessments/{assessment.id}/results").text
-    assert "Fewer than 5 similar businesses" in page
+    assert "Fewer than 5 businesses have been assessed" in page
     for i in range(5):
         peer = make_business(session, make_owner(session, f"peer{i}@example.vn"))
         submitted(session, peer, pick=0 if i < 4 else 2)  # four below, one above
     peers = results.peers(session=session, round_=round_of(session, assessment), minimum=5)
-    assert peers.count == 5 and peers.percentile == pytest.approx(80.0)
-    assert "higher than 80% of 5 businesses" in client.get(f"/assessments/{assessment.id}/results").text
+    assert (peers.count, peers.percentile, peers.group) == (5, pytest.approx(80.0), "sector_size")
+    sentence = BeautifulSoup(client.get(f"/assessments/{assessment.id}/results").text, "html.parser").select_one(
+        "p.peer").text.strip()
+    assert sentence == ("Your overall score is higher than 80% of 5 micro businesses in Wholesale and retail trade; "
+                        "repair of motor vehicles and motorcycles.")
+
+
+def test_peers_fall_back_to_the_sector_then_the_size_then_the_city(client, session, done):
+    """Too few of the same sector and size: the same sector (any size), then the same size class (any
+    sector), then the city; the page names the group it used."""
+    assessment, _ = done  # G, micro; pick 1
+    round_ = round_of(session, assessment)
+    owners = (make_owner(session, f"p{i}@example.vn") for i in range(20))
+
+    def peer(pick: int, **form):
+        submitted(session, make_business(session, next(owners), tax_code=next(codes), **form), pick=pick)
+
+    codes = tax_codes(start=4_000_000)
+    for pick in (0, 2):  # manufacturing micro: the same size class, another sector
+        peer(pick, vsic_section="C")
+    for pick in (0, 2):  # trade, small (20 employees): the same sector, another size
+        peer(pick, employees="20")
+    none = results.peers(session=session, round_=round_, minimum=5)
+    assert (none.group, none.count, none.percentile) == (None, 4, None)  # not even the city holds 5
+    peer(0, vsic_section="F", employees="20")
+    city = results.peers(session=session, round_=round_, minimum=5)
+    assert (city.group, city.count, city.percentile) == ("city", 5, pytest.approx(60.0))  # 3 below, 2 above
+    page = BeautifulSoup(client.get(f"/assessments/{assessment.id}/results").text, "html.parser")
+    assert page.select_one("p.peer").text.strip() == (
+        "Your overall score is higher than 60% of 5 businesses in the city: there are too few of the same sector "
+        "or size class to compare with.")
+    for pick in (0, 0, 0):  # micro businesses of another sector: the size class now holds 5
+        peer(pick, vsic_section="C")
+    assert results.peers(session=session, round_=round_, minimum=5).group == "size"
+    for pick in (0, 0, 2):  # trade, small: the sector now holds 5
+        peer(pick, employees="20")
+    sector = results.peers(session=session, round_=round_, minimum=5)
+    assert (sector.group, sector.count, sector.percentile) == ("sector", 5, pytest.approx(60.0))
+    page = BeautifulSoup(client.get(f"/rounds/{round_.id}").text, "html.parser")
+    assert "businesses of every size in Wholesale and retail trade" in page.select_one("p.peer").text
+    assert "too few micro businesses in it" in page.select_one("p.peer").text
 
 
 def test_peers_are_only_same_sector_and_size_and_latest(session, done):

@@ -42,12 +42,12 @@ def show(request: Request, owned: ViewCopy, user: CurrentUser, session: SessionD
     view = results.copy_result(session=session, copy=copy)
     saved = rounds.answers_of(session, copy)
     _, suggestions = results.what_if(view.instrument, business, saved)
-    peers = _peers(session, copy, settings.peer_min)
+    peers = _peers(session, copy, settings.min_cell)
     # those who manage the business also see its progress and its courses' actions (a respondent: neither)
     manages = access.business_for(session, user, business.id, access.Action.MANAGE_BUSINESS) is not None  # type: ignore[arg-type]
     return render(request, "results.html", {
-        "assessment": copy, "business": business, "view": view, "peers": peers.count,
-        "percentile": peers.percentile, "peer_min": settings.peer_min, "answers": saved,
+        "assessment": copy, "business": business, "view": view, "peers": peers, "min_cell": settings.min_cell,
+        "answers": saved,
         "sandbox": view, "suggestions": suggestions,
         "questions": layout.applicable(view.instrument, business.vsic_section, business.size_class),
         "round": session.get(AssessmentRound, copy.round_id),
@@ -107,10 +107,9 @@ def chart(request: Request, owned: ViewCopy, session: SessionDep, kind: str) -> 
 def _report(session: Session, settings: Settings, copy: Assessment, business: Business, lang: str) -> mail.Attachment:
     """The copy's PDF report in ``lang``, named as it is downloaded or attached."""
     view = results.copy_result(session=session, copy=copy)
-    peers = _peers(session, copy, settings.peer_min)
-    body = pdf.report_pdf(view=view, business=business, assessment=copy, lang=lang,
-                          peers=peers.count, percentile=peers.percentile, peer_min=settings.peer_min,
-                          centre=settings.centre_name, contact=settings.centre_contact)
+    peers = _peers(session, copy, settings.min_cell)
+    body = pdf.report_pdf(view=view, business=business, assessment=copy, lang=lang, peers=peers,
+                          min_cell=settings.min_cell, centre=settings.centre_name, contact=settings.centre_contact)
     return mail.Attachment(f"dxmaturity-{copy.instrument_id}-{copy.id}.pdf", "application/pdf", body)
 
 

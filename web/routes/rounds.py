@@ -42,8 +42,8 @@ def _round_page(request: Request, session: SessionDep, settings: SettingsDep, ro
         "asked": len(layout.asked_ids(instrument, business.vsic_section, business.size_class)),
         "invitations": rounds.open_invitations(session, round_) if manage else [],
         "combined": results.round_result(session=session, round_=round_),
-        "peers": results.peers(session=session, round_=round_, minimum=settings.peer_min),
-        "peer_min": settings.peer_min, "new_link": new_link,
+        "peers": results.peers(session=session, round_=round_, minimum=settings.min_cell),
+        "min_cell": settings.min_cell, "new_link": new_link,
     })
 
 
