@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from assessment import access, layout
+from assessment import access, consent, layout
 from assessment.messages import N_, FormErrors, NotAllowed
 from assessment.models import (
     Answer,
@@ -30,6 +30,7 @@ from assessment.models import (
     CohortMember,
     CohortNote,
     CohortTrainer,
+    Consent,
     Reminder,
     RoundResult,
     User,
@@ -40,12 +41,8 @@ from questionnaires.schema import Instrument
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a classroom screen
 CODE_LENGTH = 8
-CONSENT_VERSION = "cohort-consent-1"
 #: what the owner agrees to when joining (shown in their language; its version is recorded)
-CONSENT = N_("The course's trainers will see this business's name, ward, sector and size class, how far "
-             "its current assessment is, and the results of the rounds of this questionnaire it closed "
-             "from one year before the course starts until it leaves the course; never its answers. They "
-             "can send reminders, which you can turn off. You can leave at any time.")
+CONSENT = consent.TEXTS["cohort"].text
 
 
 # -- creating ---------------------------------------------------------------------------------
@@ -141,9 +138,10 @@ def join(*, session: Session, cohort: Cohort, business: Business, by: User, lang
         return member
     if member is None:
         member = CohortMember(cohort_id=cohort.id, business_id=business.id)  # type: ignore[arg-type]
-    member.joined_at, member.left_at = now, None
-    member.consent, member.joined_by = f"{CONSENT_VERSION}/{lang}", by.id
+    member.joined_at, member.left_at, member.joined_by = now, None, by.id
     session.add(member)
+    consent.give(session=session, user=by, purpose="cohort", language=lang, cohort_id=cohort.id,
+                 business_id=business.id, now=now)
     session.commit()
     return member
 
@@ -154,6 +152,10 @@ def leave(*, session: Session, cohort_id: int, business: Business, now: datetime
         raise NotAllowed(N_("This business is not in that course."))
     member.left_at = now
     session.add(member)
+    for row in session.exec(select(Consent).where(Consent.cohort_id == cohort_id, Consent.business_id == business.id,
+                                                  col(Consent.withdrawn_at).is_(None))):
+        row.withdrawn_at = now  # leaving withdraws the sharing this business's people agreed to
+        session.add(row)
     session.commit()
 
 
@@ -343,12 +345,13 @@ def reminders_of(session: Session, cohort: Cohort) -> dict[int, list[Reminder]]:
 
 
 def owners_to_remind(session: Session, cohort: Cohort, business_id: int) -> list[User]:
-    """The business's owners, unless it turned reminders off for this cohort."""
+    """The business's owners who agreed to reminder e-mails, unless it turned them off for this cohort."""
     member = session.get(CohortMember, (cohort.id, business_id))
     if member is None or member.left_at is not None or member.reminders_off:
         return []
     return list(session.exec(select(User).join(BusinessMember, col(BusinessMember.user_id) == User.id).where(
-        BusinessMember.business_id == business_id, BusinessMember.role == "owner")))
+        BusinessMember.business_id == business_id, BusinessMember.role == "owner",
+        consent.has_live(User.id, "reminders"))))
 
 
 def log_reminder(*, session: Session, cohort: Cohort, business_id: int, channel: str, by: User) -> None:

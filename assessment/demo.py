@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from assessment import accounts, answers, businesses, layout, rounds
+from assessment import accounts, answers, businesses, consent, layout, rounds
 from assessment.models import Assessment, AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
 from assessment.taxcode import check_digit
 from questionnaires import loader
@@ -135,6 +135,10 @@ def seed(session: Session) -> bool:
             _assess(session, business, peer_owner, "quick-check", max(skill - 0.2, 0.05), rng, days_ago=150 + 3 * i)
         peers.append(business)
     _cohorts(session, users["trainer"], [first, *peers])
+    for person in session.exec(select(User).where(User.role == "owner")).all():  # as if ticked at sign-up
+        for purpose in ("service", "statistics", "reminders"):
+            consent.give(session=session, user=person, purpose=purpose, language="vi")
+    session.commit()
     return True
 
 

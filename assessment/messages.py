@@ -37,4 +37,5 @@ LABELS = (
     N_("owner"), N_("trainer"), N_("department"), N_("admin"),
     N_("micro"), N_("small"), N_("medium"), N_("large"),
     N_("draft"), N_("submitted"), N_("open"), N_("closed"), N_("respondent"),
+    N_("service"), N_("cohort"), N_("statistics"), N_("reminders"),  # consent purposes
 )

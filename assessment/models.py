@@ -167,6 +167,10 @@ class Business(SQLModel, table=True):
     capital_bn: float = Field(ge=0, description="Total capital, billion VND")
     size_class: str = Field(max_length=8, index=True, description="micro/small/medium/large (derived)")
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    erased_at: datetime | None = Field(
+        default=None, sa_column=ts_column(nullable=True),
+        description="its last owner's account was erased: name and tax code are gone (assessment/privacy.py); its "
+        "closed rounds count in aggregates only, never listed")
 
 
 class BusinessMember(SQLModel, table=True):
@@ -340,14 +344,14 @@ class CohortTrainer(SQLModel, table=True):
 
 
 class CohortMember(SQLModel, table=True):
-    """A business in a cohort, from joining (with the owner's consent) until it leaves."""
+    """A business in a cohort, from joining (with the owner's consent, a ``Consent`` of purpose "cohort")
+    until it leaves."""
 
     __tablename__ = "cohort_member"
     cohort_id: int = Field(foreign_key="cohort.id", primary_key=True, ondelete="CASCADE")
     business_id: int = Field(foreign_key="business.id", primary_key=True, index=True, ondelete="CASCADE")
     joined_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     left_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
-    consent: str = Field(default="", max_length=40, description="the version and language of the consent text")
     joined_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL")))
     reminders_off: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
@@ -442,3 +446,124 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=20)
     object_id: str = Field(max_length=40)
     client: str = Field(default="", max_length=45, description="the client address ('' once erased)")
+
+
+# -- personal data (Law 91/2025/QH15, Decree 356/2025/NĐ-CP; docs/privacy.md) --------------------------
+CONSENT_PURPOSES = ("service", "cohort", "statistics", "reminders")  # assessment/consent.py says what each means
+DATA_REQUEST_KINDS = ("export", "erasure")
+ERASURE_KINDS = ("user", "business")
+
+
+class Consent(SQLModel, table=True):
+    """One consent a person gave for one purpose, with the text's version and language they saw and when;
+    withdrawing it stamps ``withdrawn_at`` (a later consent is a new row, so the history stays). A
+    "cohort" consent names the course and the business it shares (assessment/consent.py)."""
+
+    __tablename__ = "consent"
+    __table_args__ = (one_of("purpose", CONSENT_PURPOSES, "ck_consent_purpose"),
+                      Index("ix_consent_person", "user_id", "purpose"))
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    purpose: str = Field(max_length=16)
+    cohort_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("cohort.id", ondelete="CASCADE"), nullable=True, index=True))
+    business_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("business.id", ondelete="CASCADE"), nullable=True))
+    text_version: str = Field(max_length=40)
+    language: str = Field(max_length=2)
+    given_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+class DataRequest(SQLModel, table=True):
+    """A data subject's request (a download of their data, an erasure) with its legal deadline and when it
+    was done. ``subject`` is the user id as text, replaced by the audit tombstone when they are erased, so
+    the log of requests outlives the person without naming them."""
+
+    __tablename__ = "data_request"
+    __table_args__ = (one_of("kind", DATA_REQUEST_KINDS, "ck_data_request_kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=12)
+    subject: str = Field(max_length=40, index=True)
+    detail: str = Field(default="", max_length=40, description="e.g. the download's format")
+    received_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False, index=True))
+    due_at: datetime = Field(sa_column=ts_column(nullable=False))
+    completed_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+class Erasure(SQLModel, table=True):
+    """The erasure ledger: what a restore of an older backup needs to erase again, and nothing more: the
+    kind and id of what was erased and a digest of the row as it was (so that only that very row, never a
+    later one that got the same id, is erased again). No name, e-mail or tax code."""
+
+    __tablename__ = "erasure"
+    __table_args__ = (one_of("kind", ERASURE_KINDS, "ck_erasure_kind"),
+                      UniqueConstraint("kind", "subject_id", "digest", name="uq_erasure_subject"))
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=12)
+    subject_id: int
+    digest: str = Field(max_length=64, description="SHA-256 of the erased row's id, e-mail or tax code and "
+                        "creation time")
+    erased_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+# -- the city's view (assessment/city; docs/method.md section 11) ---------------------------------------
+CITY_DIMENSIONS = 12  # dimension score columns d0 … d11 of city_unit, in each instrument's order
+
+
+class CityUnit(SQLModel, table=True):
+    """The unit of the city's figures, one row per business, instrument version and period: the
+    business's latest closed round in that quarter (``period`` = year * 10 + quarter) or year
+    (``period`` = year), with its frozen keys and scores, the dimension scores as columns in the
+    instrument's order. Written when a round closes (assessment/city/summary.py), so a dashboard's
+    GROUP BY reads one narrow table instead of joining rounds with their dimension results."""
+
+    __tablename__ = "city_unit"
+    __table_args__ = (
+        Index("ix_city_unit_sector", "instrument_id", "instrument_version", "period", "vsic_section", "size_class"),
+        Index("ix_city_unit_ward", "instrument_id", "instrument_version", "period", "ward_code"),
+    )
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    instrument_version: str = Field(primary_key=True, max_length=16)
+    period: int = Field(primary_key=True, description="year * 10 + quarter, or the year")
+    business_id: int = Field(primary_key=True, foreign_key="business.id", ondelete="CASCADE")
+    round_id: int = Field(foreign_key="assessment_round.id", index=True, ondelete="CASCADE")
+    ward_code: str | None = Field(default=None, max_length=5)
+    vsic_section: str | None = Field(default=None, max_length=1)
+    size_class: str | None = Field(default=None, max_length=8)
+    overall_score: float | None = None
+    overall_level: str | None = Field(default=None, max_length=64)
+    d0: float | None = None
+    d1: float | None = None
+    d2: float | None = None
+    d3: float | None = None
+    d4: float | None = None
+    d5: float | None = None
+    d6: float | None = None
+    d7: float | None = None
+    d8: float | None = None
+    d9: float | None = None
+    d10: float | None = None
+    d11: float | None = None
+
+
+class CityVersion(SQLModel, table=True):
+    """A counter per instrument version, raised whenever one of its rounds closes: part of every city
+    cache key, so a cached figure is never older than the last close, in any worker."""
+
+    __tablename__ = "city_version"
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    instrument_version: str = Field(primary_key=True, max_length=16)
+    version: int = Field(default=0)
+
+
+class CityCache(SQLModel, table=True):
+    """A computed city table (JSON), keyed by the SHA-256 of what was asked and the version counter."""
+
+    __tablename__ = "city_cache"
+    key: str = Field(primary_key=True, max_length=64)
+    instrument_id: str = Field(max_length=64)
+    instrument_version: str = Field(max_length=16)
+    version: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))

@@ -23,7 +23,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from assessment import accounts, login_limits
+from assessment import accounts, consent, login_limits
 from assessment.messages import N_, FormErrors
 from assessment.models import PendingSignup, User, utcnow
 from assessment.settings import Settings
@@ -56,7 +56,7 @@ def _code_hash(token: str, code: str) -> str:
 
 
 def start(*, session: Session, settings: Settings, email: str, password: str, display_name: str, language: str,
-          next_url: str, client: str) -> Started:
+          next_url: str, client: str, consents: tuple[str, ...] = ("service",)) -> Started:
     """Check the form and keep a pending sign-up; the caller mails the code (or the "you have an
     account" note). ``FormErrors`` for a bad form (nothing kept), ``Limited`` for too many sign-ups
     from one address within the hour (``DXM_SIGNUP_PER_ADDRESS_HOUR``)."""
@@ -70,6 +70,8 @@ def start(*, session: Session, settings: Settings, email: str, password: str, di
         errors.update(exc.errors)
     if len(display_name) > 120:
         errors["display_name"] = N_("Use at most 120 characters.")
+    if "service" not in consents:
+        errors["consent_service"] = N_("The service needs this consent to keep your assessments.")
     if errors:
         raise FormErrors(errors)
     login_limits.per_address_hourly(session=session, action="signup", client=client,
@@ -82,7 +84,8 @@ def start(*, session: Session, settings: Settings, email: str, password: str, di
     session.add(PendingSignup(
         token_hash=_digest(token), email=email, password_hash=accounts.HASHER.hash(password),
         display_name=display_name.strip(), language=language, code_hash=_code_hash(token, code),
-        existing=existing, next_url=next_url[:500], client_hash=_digest("client:" + client),
+        existing=existing, next_url=next_url[:500],
+        consents=",".join(p for p in consent.TEXTS if p in consents), client_hash=_digest("client:" + client),
         expires_at=now + timedelta(minutes=CODE_MINUTES)))
     session.commit()
     return Started(token=token, email=email, language=language, code=code, existing=existing)
@@ -119,9 +122,12 @@ def confirm(*, session: Session, token: str, code: str) -> tuple[User, str]:
         raise FormErrors({"code": N_("This code is not right. Check the latest mail and try again.")})
     user = User(email=found.email, password_hash=found.password_hash, display_name=found.display_name,
                 language=found.language)
-    session.add(user)
-    session.delete(found)
     try:
+        session.add(user)
+        session.flush()
+        for purpose in filter(None, found.consents.split(",")):  # as agreed on the sign-up form, in its language
+            consent.give(session=session, user=user, purpose=purpose, language=found.language, now=found.created_at)
+        session.delete(found)
         session.commit()
     except IntegrityError:  # the same address confirmed by another sign-up a moment before
         session.rollback()

@@ -139,3 +139,31 @@ def test_a_connection_that_died_idle_in_the_pool_is_replaced_before_use(database
             assert connection.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_restore_of_an_older_backup_erases_again_whoever_deleted_their_account_since(
+        engine, session, database_url, tmp_path, monkeypatch):
+    from assessment import privacy
+    from assessment.models import Business, User
+    from tests.conftest import _empty_tables
+    from tests.factories import PASSWORD
+
+    owner = make_owner(session)
+    owner_id = owner.id
+    business = make_business(session, owner)
+    monkeypatch.setenv("DXM_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        older, ledger = tmp_path / "older.jsonl", tmp_path / "erasures.jsonl"
+        assert CliRunner().invoke(cli, ["backup", str(older)]).exit_code == 0
+        privacy.erase_account(session=session, user=owner, password=PASSWORD)  # after the backup
+        result = CliRunner().invoke(cli, ["erasures", str(ledger)])
+        assert result.exit_code == 0 and "1 erasures" not in result.stdout and "2 erasures" in result.stdout
+        _empty_tables(engine)  # the database is lost
+        restored = CliRunner().invoke(cli, ["restore", str(older), "--erasures", str(ledger)])
+        assert restored.exit_code == 0 and "1 erased person(s) or business(es) erased again" in restored.stdout
+    finally:
+        get_settings.cache_clear()
+    session.expire_all()
+    assert session.get(User, owner_id) is None
+    assert session.get(Business, business.id).erased_at is not None and session.get(Business, business.id).name == ""

@@ -52,6 +52,7 @@ def sign_up(page: Page, engine, email: str, name: str = "Nguyễn Thị Hoa") ->
     page.locator("#display_name").fill(name)
     page.locator("#email").fill(email)
     page.locator("#password").fill(PASSWORD)
+    page.locator("#consent_service").check()
     submit_main_form(page)
     expect(page).to_have_url(re.compile(r"/signup/[\w-]+$"))
     page.locator("#code").fill(mailed_code(engine, email))

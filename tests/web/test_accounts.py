@@ -6,7 +6,7 @@ from datetime import timedelta
 from bs4 import BeautifulSoup
 from sqlmodel import col, select
 
-from assessment.models import MailMessage, PendingSignup, User, WebSession, utcnow
+from assessment.models import Consent, MailMessage, PendingSignup, User, WebSession, utcnow
 from tests.conftest import Browser
 from tests.factories import PASSWORD, login, make_owner
 
@@ -20,13 +20,14 @@ def mailed_code(session, email: str) -> str:
 
 def sign_up(client, session, email="lan@example.vn", **form):
     """Sign up and type the mailed code; the response of the code's page."""
-    started = client.submit("/signup", {"email": email, "password": PASSWORD, **form})
+    started = client.submit("/signup", {"email": email, "password": PASSWORD, "consent_service": "yes", **form})
     assert started.status_code == 303 and started.headers["location"].startswith("/signup/")
     return client.submit(started.headers["location"], {"code": mailed_code(session, email.lower())})
 
 
 def test_signup_confirms_the_address_with_a_code_then_logs_in_with_an_argon2_hash(client, session):
-    started = client.submit("/signup", {"email": "Lan@Example.vn", "password": PASSWORD, "display_name": "Lan"})
+    started = client.submit("/signup", {"email": "Lan@Example.vn", "password": PASSWORD, "display_name": "Lan",
+                                        "consent_service": "yes", "consent_statistics": "yes"})
     assert started.status_code == 303
     assert session.exec(select(User)).all() == []  # no account until the code is typed
     page = client.get(started.headers["location"])
@@ -43,19 +44,23 @@ def test_signup_confirms_the_address_with_a_code_then_logs_in_with_an_argon2_has
     assert user.display_name == "Lan" and PASSWORD not in user.password_hash
     assert session.exec(select(WebSession)).one().token_hash != client.cookies["dxm_session"]  # only a digest
     assert session.exec(select(PendingSignup)).all() == []
+    assert {(c.purpose, c.text_version, c.language) for c in session.exec(select(Consent))} == {
+        ("service", "service-1", "en"), ("statistics", "statistics-1", "en")}  # reminders: not ticked
     again = client.submit(started.headers["location"], {"code": mailed_code(session, "lan@example.vn")})
     assert again.status_code == 410  # used up
 
 
 def test_a_code_allows_five_tries_and_fifteen_minutes(client, session):
-    started = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD}).headers["location"]
+    started = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD,
+                                        "consent_service": "yes"}).headers["location"]
     code = mailed_code(session, "lan@example.vn")
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(4):
         assert client.submit(started, {"code": wrong}).status_code == 422
     assert client.submit(started, {"code": wrong}).status_code == 410  # the fifth wrong try ends it
     assert client.submit(started, {"code": code}).status_code == 410
-    late = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD}).headers["location"]
+    late = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD,
+                                        "consent_service": "yes"}).headers["location"]
     pending = session.exec(select(PendingSignup).where(PendingSignup.tries == 0)).one()
     pending.expires_at = utcnow() - timedelta(seconds=1)
     session.add(pending)
@@ -74,10 +79,21 @@ def test_signup_errors_are_shown_next_to_the_fields_and_nothing_is_written(clien
     assert session.exec(select(User)).all() == [] and session.exec(select(MailMessage)).all() == []
 
 
+def test_the_service_consent_is_required_and_nothing_is_ticked_in_advance(client, session):
+    form = BeautifulSoup(client.get("/signup").text, "html.parser")
+    boxes = form.select("input[type=checkbox][name^=consent_]")
+    assert [b["name"] for b in boxes] == ["consent_service", "consent_statistics", "consent_reminders"]
+    assert not any(b.has_attr("checked") for b in boxes)
+    refused = client.submit("/signup", {"email": "lan@example.vn", "password": PASSWORD, "consent_statistics": "yes"})
+    assert refused.status_code == 422 and "needs this consent" in refused.text
+    assert BeautifulSoup(refused.text, "html.parser").select_one("#consent_statistics").has_attr("checked")
+    assert session.exec(select(PendingSignup)).all() == [] and session.exec(select(MailMessage)).all() == []
+
+
 def test_signing_up_with_a_taken_address_looks_the_same_and_the_mail_says_so(client, session):
     make_owner(session, "a@example.vn")
-    fresh = client.submit("/signup", {"email": "b@example.vn", "password": PASSWORD})
-    taken = client.submit("/signup", {"email": "A@example.vn", "password": PASSWORD})
+    fresh = client.submit("/signup", {"email": "b@example.vn", "password": PASSWORD, "consent_service": "yes"})
+    taken = client.submit("/signup", {"email": "A@example.vn", "password": PASSWORD, "consent_service": "yes"})
     assert taken.status_code == fresh.status_code == 303
     pages = [BeautifulSoup(client.get(r.headers["location"]).text, "html.parser").select_one("main").get_text()
              for r in (fresh, taken)]

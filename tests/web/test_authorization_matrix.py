@@ -23,11 +23,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, SQLModel, select, text
+from sqlmodel import Session, select
 
 from assessment import accounts, cohorts, mail, people, resets, rounds, signup
 from assessment.models import Assessment, AssessmentRound, CohortAction, JoinRequest, User, utcnow
-from tests.conftest import Browser
+from tests.conftest import Browser, _empty_tables
 from tests.factories import answer_all, make_business, start, submitted
 from web.deps import SESSION_COOKIE
 
@@ -95,8 +95,12 @@ ROWS: list[Row] = [
     row("GET", "/login", **{"-": e(200, anon=200)}),
     row("POST", "/login", **{"-": e(422, anon=422)}),
     row("POST", "/logout", **{"-": e(303, anon=303)}),
-    # one's own account
+    # one's own account and data
+    row("GET", "/privacy", **{"-": e(200, anon=200)}),
     row("GET", "/account", **{"-": e(200)}),
+    row("GET", "/account/data.{fmt}", json=e(200), missing=e(200)),  # no id in it: "missing" asks for the CSV
+    row("POST", "/account/consents/{purpose}", choice=e(303)),  # a purpose one cannot choose: 404
+    row("POST", "/account/delete", **{"-": e(422)}),  # without the password
     row("POST", "/account/password", **{"-": e(422)}),
     # businesses: their owners only; staff accounts have no business pages at all
     row("GET", "/businesses/new", **{"-": e(200, **{"T1_T1b_T2_D_M": 404})}),
@@ -179,21 +183,11 @@ class World:
     ids: dict[str, dict[str, Any]]  # id kind -> path parameter -> value
 
 
-def _empty(engine) -> None:
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f'DELETE FROM "{table}"'))
-
-
 def build_world(engine, settings) -> World:
     """Two businesses with an open and a closed round each, a respondent, a pending joiner, two
     courses, an invitation, an agreed action, a mail; one password hash for everybody (hashing eleven
     would cost seconds per world)."""
-    _empty(engine)
+    _empty_tables(engine)
     hashed = accounts.HASHER.hash("correct-horse-battery")
     with Session(engine, expire_on_commit=False) as s:
         def person(name: str, role: str) -> User:
@@ -250,6 +244,8 @@ def build_world(engine, settings) -> World:
             "other": {"user_id": users["B"].id},
             "mail": {"message_id": message.id},
             "signup": {"token": pending.token},
+            "json": {"fmt": "json"},
+            "choice": {"purpose": "statistics"},
             "reset": {"token": reset.token},
             "C1x": {"cohort_id": c1.id, "business_id": x.id, "action_id": action.id, "kind": "levels",
                     "table": "members", "fmt": "csv"},

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import openpyxl
 import pytest
 
-from assessment import access, accounts, cohorts
+from assessment import access, accounts, cohorts, consent
 from assessment.access import HANOI
 from assessment.models import utcnow
 from tests.conftest import Browser
@@ -42,6 +42,7 @@ def course(session, new_client):
         ("c@example.vn", "Xe đạp Minh", "0101243150", LOW, None),
     ):
         owner = accounts.create_user(session=session, email=address, password=PASSWORD)
+        consent.give(session=session, user=owner, purpose="reminders", language="vi")
         business = make_business(session, owner, name=name, tax_code=tax_code)
         cohorts.join(session=session, cohort=cohort, business=business, by=owner, lang="vi", now=at(70))
         answered(session, business, t0, now=at(90))

@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import select
 
-from assessment import access, accounts, cohorts, rounds
+from assessment import access, accounts, cohorts, consent, rounds
 from assessment.access import HANOI
 from assessment.models import (
     AssessmentRound,
@@ -27,6 +27,7 @@ from assessment.models import (
     CohortMember,
     CohortNote,
     CohortTrainer,
+    Consent,
     MailMessage,
     Reminder,
     utcnow,
@@ -98,6 +99,8 @@ def course(session, trainer, *, name: str = "Digital basics, spring", starts_on:
 
 
 def enrol(session, cohort: Cohort, business, owner, now: datetime | None = None) -> CohortMember:
+    """The owner brings the business in, having agreed to reminder e-mails too."""
+    consent.give(session=session, user=owner, purpose="reminders", language="en")
     return cohorts.join(session=session, cohort=cohort, business=business, by=owner, lang="en", now=now or utcnow())
 
 
@@ -238,8 +241,10 @@ def test_owners_join_by_code_or_link_with_their_consent_and_leave(session, new_c
     joined = browser.submit(f"/join/{code.lower()}", {"business_id": str(business.id), "consent": "yes"})
     assert joined.status_code == 303 and joined.headers["location"] == f"/businesses/{business.id}"
     member = session.get(CohortMember, (cohort.id, business.id))
-    assert (member.consent, member.joined_by, member.left_at, member.reminders_off) == (
-        "cohort-consent-1/en", owner.id, None, False)
+    assert (member.joined_by, member.left_at, member.reminders_off) == (owner.id, None, False)
+    (given,) = session.exec(select(Consent).where(Consent.purpose == "cohort")).all()
+    assert (given.user_id, given.cohort_id, given.business_id, given.text_version, given.language,
+            given.withdrawn_at) == (owner.id, cohort.id, business.id, "cohort-consent-1", "en", None)
     first_joined = member.joined_at
     assert count(session, CohortMember) == 1  # the other business stays out
     # joining again while in: the same membership, joined when it first did
@@ -275,9 +280,10 @@ def test_the_consent_is_recorded_in_the_owners_language(session, new_client, tra
     cohort = course(session, trainer[0])
     owner, browser = person(session, new_client, "hoa@example.vn", language="vi")
     business = make_business(session, owner, name="Gốm Bát Tràng")
-    assert browser.submit(f"/join/{cohort.join_code}", {"business_id": str(business.id), "consent": "yes"}
-                          ).status_code == 303
-    assert session.get(CohortMember, (cohort.id, business.id)).consent == "cohort-consent-1/vi"
+    assert browser.submit(f"/join/{cohort.join_code}", {"business_id": str(business.id), "consent": "yes",
+                                                        "reminders": "yes"}).status_code == 303
+    given = {c.purpose: (c.text_version, c.language) for c in session.exec(select(Consent))}
+    assert given == {"cohort": ("cohort-consent-1", "vi"), "reminders": ("reminders-1", "vi")}
 
 
 def test_wrong_closed_and_ended_courses_cannot_be_joined(session, new_client, trainer):
@@ -740,7 +746,7 @@ def test_reminders_by_email_and_zalo(session, new_client, trainer, member):
     assert sent.status_code == 303 and sent.headers["location"] == page_url
     mails = session.exec(select(MailMessage).order_by(MailMessage.to_address)).all()
     assert [(m.to_address, m.kind, m.sent_at, m.error) for m in mails] == [
-        ("lan@example.vn", "cohort-reminder", None, None), ("tuan@example.vn", "cohort-reminder", None, None)]
+        ("lan@example.vn", "cohort-reminder", None, None)]  # the co-owner never agreed to reminder e-mails
     assert mails[0].subject == "Reminder: your digital maturity self-assessment"
     assert mails[0].body == ("Hello! This is a reminder from the course “Digital basics, spring”: please complete the "
                              "digital maturity self-assessment of Lan Ceramics before the next session: "
@@ -761,7 +767,7 @@ def test_reminders_by_email_and_zalo(session, new_client, trainer, member):
     assert html(page).select_one("button[name=channel][value=email]") is None
     assert "This business turned reminder e-mails off, or has left the course." in main_text(page)
     assert browser.submit(remind, {"channel": "email"}).status_code == 409
-    assert count(session, MailMessage) == 2 and count(session, Reminder) == 1
+    assert count(session, MailMessage) == 1 and count(session, Reminder) == 1
 
     # Zalo: a message to copy, logged too
     zalo = browser.submit(remind, {"channel": "zalo"})
@@ -771,7 +777,7 @@ def test_reminders_by_email_and_zalo(session, new_client, trainer, member):
         f"self-assessment of Lan Ceramics before the next session: http://testserver/businesses/{business.id}")
     session.expire_all()
     assert [r.channel for r in session.exec(select(Reminder).order_by(Reminder.id))] == ["email", "zalo"]
-    assert count(session, MailMessage) == 2
+    assert count(session, MailMessage) == 1
     assert member_rows(browser.get(f"/cohorts/{cohort.id}"))["Lan Ceramics"][3] == "2"
     assert browser.submit(remind, {"channel": "sms"}).status_code == 400
 
@@ -782,7 +788,7 @@ def test_reminders_by_email_and_zalo(session, new_client, trainer, member):
     assert owner_browser.submit(f"/businesses/{business.id}/cohorts/{cohort.id}/leave").status_code == 303
     assert html(browser.get(page_url)).select_one("button[name=channel][value=email]") is None
     assert browser.submit(remind, {"channel": "email"}).status_code == 409
-    assert count(session, MailMessage) == 2 and count(session, Reminder) == 2
+    assert count(session, MailMessage) == 1 and count(session, Reminder) == 2
 
 
 def test_reminders_cannot_be_switched_for_a_course_the_business_is_not_in(session, new_client, trainer, member):

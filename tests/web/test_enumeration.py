@@ -40,7 +40,7 @@ def _medians(client: Browser, path: str, form: dict[str, str], known: str, unkno
 
 @pytest.mark.parametrize(("path", "form"), [
     ("/login", {"password": "not-the-password"}),
-    ("/signup", {"password": PASSWORD}),
+    ("/signup", {"password": PASSWORD, "consent_service": "yes"}),
     ("/password/forgot", {}),
 ], ids=["login", "signup", "reset"])
 def test_known_and_unknown_addresses_take_the_same_time(roomy, session, path, form):

@@ -27,7 +27,8 @@ def test_control_characters_and_overrides_anywhere_are_refused_before_any_route(
 def test_over_long_and_invisible_values_get_their_field_error(client, session):
     long_email = client.submit("/login", {"email": "a" * 290 + "@example.vn", "password": PASSWORD})
     assert long_email.status_code == 422 and "Wrong e-mail or password." in long_email.text
-    invisible = client.submit("/signup", {"email": "x@example.vn", "password": PASSWORD, "display_name": "\u200b\u200b"})
+    invisible = client.submit("/signup", {"email": "x@example.vn", "password": PASSWORD, "consent_service": "yes",
+                                          "display_name": "\u200b\u200b"})
     assert invisible.status_code == 422 and "This text has nothing visible in it." in invisible.text
     make_owner(session)
     login(client)

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from assessment import accounts, resets, signup
+from assessment import accounts, consent, resets, signup
 from assessment.messages import N_, FormErrors
 from assessment.models import PendingSignup, User
 from assessment.settings import Settings
 from web import mails
 from web.deps import SESSION_COOKIE, CurrentUser, LoadUser, SessionDep, SettingsDep, client_address
+from web.routes.privacy import account_context
 from web.security import CSRF_COOKIE
 from web.templating import render
 
@@ -38,22 +39,28 @@ def _logged_in(request: Request, session: Session, settings: Settings, user: Use
 
 @router.get("/signup")
 def signup_form(request: Request, next: str = "/businesses/new") -> Response:
-    return render(request, "signup.html", {"errors": {}, "values": {}, "next": _safe_next(next)})
+    return render(request, "signup.html", {"errors": {}, "values": {}, "next": _safe_next(next),
+                                           "texts": consent.TEXTS})
 
 
 @router.post("/signup")
 def signup_start(
     request: Request, session: SessionDep, settings: SettingsDep,
     email: str = Form(""), password: str = Form(""), display_name: str = Form(""),
-    next: str = Form("/businesses/new"),
+    next: str = Form("/businesses/new"), consent_service: str = Form(""), consent_statistics: str = Form(""),
+    consent_reminders: str = Form(""),
 ) -> Response:
     """Check the form, mail a code to the address, and ask for it (the same page and mail work for an
-    address that has an account: see ``assessment.signup``)."""
-    context = {"values": {"email": email, "display_name": display_name}, "next": _safe_next(next)}
+    address that has an account: see ``assessment.signup``). Consents are ticked by the person, never
+    in advance; they are recorded when the account is confirmed."""
+    ticked = {"service": consent_service, "statistics": consent_statistics, "reminders": consent_reminders}
+    agreed = tuple(purpose for purpose, value in ticked.items() if value == "yes")
+    context = {"values": {"email": email, "display_name": display_name, "consents": agreed},
+               "next": _safe_next(next), "texts": consent.TEXTS}
     try:
         started = signup.start(session=session, settings=settings, email=email, password=password,
                                display_name=display_name, language=request.state.lang, next_url=_safe_next(next),
-                               client=client_address(request))
+                               client=client_address(request), consents=agreed)
     except accounts.Limited as exc:
         return render(request, "signup.html", {**context, "errors": {}, "retry_after": exc.retry_after},
                       status_code=429, headers={"Retry-After": str(exc.retry_after)})
@@ -123,8 +130,8 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/account")
-def account_page(request: Request, user: CurrentUser, changed: bool = False) -> Response:
-    return render(request, "account.html", {"errors": {}, "changed": changed})
+def account_page(request: Request, user: CurrentUser, session: SessionDep, changed: bool = False) -> Response:
+    return render(request, "account.html", account_context(session, user, changed=changed))
 
 
 @router.post("/account/password")
@@ -138,10 +145,10 @@ def change_password(
                                          new=new_password, client=client_address(request),
                                          token=request.cookies.get(SESSION_COOKIE))
     except accounts.Limited as exc:
-        return render(request, "account.html", {"errors": {}, "changed": False, "retry_after": exc.retry_after},
+        return render(request, "account.html", account_context(session, user, retry_after=exc.retry_after),
                       status_code=429, headers={"Retry-After": str(exc.retry_after)})
     except FormErrors as exc:
-        return render(request, "account.html", {"errors": exc.errors, "changed": False}, status_code=422)
+        return render(request, "account.html", account_context(session, user, errors=exc.errors), status_code=422)
     response = RedirectResponse("/account?changed=1", status_code=303)
     set_login_cookie(response, settings, token)
     return response

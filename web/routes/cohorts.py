@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
 from assessment import access, before_after, cohort_exports, cohorts, exports, mail, reference, taxcode
+from assessment import consent as consent_texts
 from assessment.messages import FormErrors, NotAllowed
 from assessment.models import MAX_ID, Business, Cohort, RoundResult, User, utcnow
 from questionnaires import loader
@@ -300,12 +301,16 @@ def _join_page(request: Request, session: SessionDep, user: User, code: str, sta
             refusal, status = str(exc), 404
     return render(request, "join.html", {"code": cohorts.normalise_code(code), "cohort": cohort, "refusal": refusal,
                                          "businesses": access.businesses_of(session, user),
-                                         "consent": cohorts.CONSENT}, status_code=status)
+                                         "consent": cohorts.CONSENT,
+                                         "reminders_text": consent_texts.TEXTS["reminders"].text,
+                                         "has_reminders": consent_texts.has(session, user.id, "reminders")},  # type: ignore[arg-type]
+                  status_code=status)
 
 
 @owner_router.post("/join/{code}")
 def join(request: Request, user: CurrentUser, session: SessionDep, code: str, business_id: int = Form(0),
-         consent: str = Form("")) -> Response:
+         consent: str = Form(""), reminders: str = Form("")) -> Response:
+    """Bring a business into a course with the owner's consent (and, if ticked, reminder e-mails)."""
     try:
         cohort = cohorts.joinable(session, code, now=utcnow())
     except NotAllowed as exc:
@@ -313,6 +318,8 @@ def join(request: Request, user: CurrentUser, session: SessionDep, code: str, bu
     business = access.business_for(session, user, business_id, access.Action.MANAGE_BUSINESS) if business_id else None
     if business is None or consent != "yes":
         return _join_page(request, session, user, code, 422)
+    if reminders == "yes":
+        consent_texts.give(session=session, user=user, purpose="reminders", language=request.state.lang)
     cohorts.join(session=session, cohort=cohort, business=business, by=user, lang=request.state.lang, now=utcnow())
     return RedirectResponse(f"/businesses/{business.id}", status_code=303)
 
