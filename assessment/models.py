@@ -567,3 +567,34 @@ class CityCache(SQLModel, table=True):
     version: int
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+# -- the department's city view on the web (web/routes/city.py, web/routes/api.py) ------------------------------
+class CityTarget(SQLModel, table=True):
+    """The department's target for one instrument: the level it follows (the dashboard's share at or
+    above it) and the share (0-100) of participating businesses it aims to have there. Who set it is
+    in the audit log (``city.target``)."""
+
+    __tablename__ = "city_target"
+    __table_args__ = (CheckConstraint("target_share >= 0 AND target_share <= 100", name="ck_city_target_share"),)
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    level: str = Field(max_length=64)
+    target_share: float
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token an admin issued for the read-only JSON API (the city's aggregates). Only the
+    SHA-256 of the token is kept: the token itself is shown once, when it is made. ``prefix`` (its
+    first characters) tells tokens apart in the list; a revoked token stays listed, refused."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    prefix: str = Field(max_length=12)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
