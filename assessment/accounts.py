@@ -29,6 +29,7 @@ from assessment.settings import Settings
 HASHER = PasswordHasher()
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 256
 # Verified instead of a real hash when the e-mail has no account (or is disabled), so that a login
 # costs one argon2 verification whoever it names.
 DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
@@ -45,7 +46,7 @@ def normalise_email(email: str) -> str:
 def check_password_rules(password: str, field: str = "password") -> None:
     if len(password or "") < MIN_PASSWORD:
         raise FormErrors({field: N_("Use at least 10 characters.")})
-    if len(password) > 256:
+    if len(password) > MAX_PASSWORD:
         raise FormErrors({field: N_("Use at most 256 characters.")})
 
 
@@ -92,7 +93,7 @@ def authenticate(*, session: Session, settings: Settings, email: str, password: 
     email = normalise_email(email)
     if not email or not password:
         raise FormErrors({"password": N_("Enter your e-mail and your password.")})
-    if len(email) > 254 or len(password) > 256 or not EMAIL.match(email):
+    if len(email) > 254 or len(password) > MAX_PASSWORD or not EMAIL.match(email):
         raise FormErrors({"password": WRONG})  # no account can have it: nothing to count or look up
     attempt = login_limits.begin(session=session, settings=settings, email=email, client=client)
     user = session.exec(select(User).where(User.email == email)).first()
@@ -206,6 +207,16 @@ def change_password(*, session: Session, settings: Settings, user: User, current
     session.add(user)
     end_all_sessions(session=session, user_id=user.id)  # type: ignore[arg-type]
     return start_session(session=session, user=user, days=settings.session_days)
+
+
+def update_profile(*, session: Session, user: User, display_name: str, language: str) -> None:
+    """The person's own name and language (the account page)."""
+    name = " ".join((display_name or "").split())
+    if len(name) > 120:
+        raise FormErrors({"display_name": N_("Use at most 120 characters.")})
+    user.display_name, user.language = name, language if language in ("vi", "en") else user.language
+    session.add(user)
+    session.commit()
 
 
 def set_language(*, session: Session, user: User, language: str) -> None:

@@ -17,6 +17,10 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 from jinja2_fragments import render_block
 
+from sqlmodel import SQLModel
+
+from assessment import models  # noqa: F401  (the tables maxlen reads)
+from assessment.accounts import MAX_PASSWORD
 from questionnaires.schema import Text
 from web import formatting, i18n
 
@@ -27,6 +31,20 @@ environment = Environment(
     auto_reload=False,  # templates change with a deployment, not while it runs: no stat() per render
 )
 environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def maxlen(column: str) -> int:
+    """The length of a text column ("user.email" → 254), for an input's ``maxlength``: the form stops
+    where the database would (``assessment.text_input`` refuses longer values on the server too)."""
+    table, name = column.split(".")
+    length = SQLModel.metadata.tables[table].c[name].type.length
+    if not isinstance(length, int):
+        raise ValueError(f"{column} has no length")
+    return length
+
+
+environment.globals["maxlen"] = maxlen
+environment.globals["max_password"] = MAX_PASSWORD
 
 
 @pass_context

@@ -213,3 +213,28 @@ def test_signing_up_from_an_invitation_link_comes_back_to_it(client, session):
     assert done.status_code == 303 and done.headers["location"] == "/invitations/some-token"
     evil = BeautifulSoup(client.get("/signup?next=//evil.example").text, "html.parser")
     assert evil.select_one("form[action='/signup'] input[name=next]")["value"] == "/"  # no open redirect
+
+
+def test_an_owner_edits_their_name_and_language(client, session):
+    owner = make_owner(session)
+    login(client)
+    saved = client.submit("/account/profile", {"display_name": "  Nguyễn   Thị Lan ", "language": "vi"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/account?saved=1"
+    page = client.get("/account?saved=1")
+    assert '<html lang="vi"' in page.text and 'value="Nguyễn Thị Lan"' in page.text
+    session.expire_all()
+    assert (session.get(User, owner.id).display_name, session.get(User, owner.id).language) == ("Nguyễn Thị Lan", "vi")
+    too_long = client.submit("/account/profile", {"display_name": "x" * 121, "language": "en"})
+    assert too_long.status_code == 422
+    session.expire_all()
+    assert session.get(User, owner.id).language == "vi"  # nothing changed
+
+
+def test_a_failed_login_says_what_to_do_next_the_same_for_any_address(client, session):
+    make_owner(session)
+    known = BeautifulSoup(login(client, password="wrong-password").text, "html.parser")
+    unknown = BeautifulSoup(login(client, "nobody@example.vn", password="wrong-password").text, "html.parser")
+    for page in (known, unknown):
+        step = page.select_one("#next-step")
+        assert "choose a new password" in step.get_text() and step.select_one("a")["href"] == "/password/forgot"
+    assert known.select_one("main form").get_text() == unknown.select_one("main form").get_text()

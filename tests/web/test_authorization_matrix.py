@@ -102,6 +102,7 @@ ROWS: list[Row] = [
     row("POST", "/account/consents/{purpose}", choice=e(303)),  # a purpose one cannot choose: 404
     row("POST", "/account/delete", **{"-": e(422)}),  # without the password
     row("POST", "/account/password", **{"-": e(422)}),
+    row("POST", "/account/profile", {"display_name": "A person", "language": "en"}, **{"-": e(303)}),
     # businesses: their owners only; staff accounts have no business pages at all
     row("GET", "/businesses/new", **{"-": e(200, **{"T1_T1b_T2_D_M": 404})}),
     row("POST", "/businesses", **{"-": e(422, **{"T1_T1b_T2_D_M": 404})}),

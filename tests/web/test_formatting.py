@@ -68,3 +68,28 @@ def test_no_template_formats_a_date_or_number_by_hand():
     offenders = [f"{path.relative_to(TEMPLATES)}:{n}" for path in sorted(TEMPLATES.rglob("*.html"))
                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if by_hand.search(line)]
     assert offenders == []
+
+
+def test_every_text_input_stops_where_its_column_does(client):
+    """Every field a person types into has a ``maxlength``, from the column it is stored in (``maxlen``),
+    so the form stops where the database would."""
+    from bs4 import BeautifulSoup
+
+    from web.templating import maxlen
+
+    typed = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        page = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for field in page.find_all(["input", "textarea"]):
+            kind = field.get("type", "text")
+            if kind in ("hidden", "checkbox", "radio", "date", "submit") or field.has_attr("readonly"):
+                continue
+            if "{{" in kind:  # the answer widgets: a radio or a checkbox
+                continue
+            typed.append(f"{path.name}#{field.get('id') or field.get('name')}")
+            assert field.get("maxlength"), f"{path.name}: {field} has no maxlength"
+    assert len(typed) > 20
+    assert (maxlen("user.email"), maxlen("user.display_name"), maxlen("business.name")) == (254, 120, 200)
+    form = BeautifulSoup(client.get("/signup").text, "html.parser")
+    assert [form.select_one(f"#{f}")["maxlength"] for f in ("display_name", "email", "password")] == [
+        "120", "254", "256"]

@@ -130,8 +130,21 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/account")
-def account_page(request: Request, user: CurrentUser, session: SessionDep, changed: bool = False) -> Response:
-    return render(request, "account.html", account_context(session, user, changed=changed))
+def account_page(request: Request, user: CurrentUser, session: SessionDep, changed: bool = False,
+                 saved: bool = False) -> Response:
+    return render(request, "account.html", account_context(session, user, changed=changed, saved=saved))
+
+
+@router.post("/account/profile")
+def profile(request: Request, user: CurrentUser, session: SessionDep, display_name: str = Form(""),
+            language: str = Form("")) -> Response:
+    """Change one's display name and language."""
+    try:
+        accounts.update_profile(session=session, user=user, display_name=display_name, language=language)
+    except FormErrors as exc:
+        session.rollback()
+        return render(request, "account.html", account_context(session, user, errors=exc.errors), status_code=422)
+    return RedirectResponse("/account?saved=1", status_code=303)
 
 
 @router.post("/account/password")
