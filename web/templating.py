@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from jinja2_fragments import render_block
-
 from sqlmodel import SQLModel
 
 from assessment import models  # noqa: F401  (the tables maxlen reads)
