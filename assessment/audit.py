@@ -51,8 +51,12 @@ ACTIONS: dict[str, str] = {
     # the department
     "city.view": N_("read the city's figures"),
     "city.export": N_("downloaded the city's figures"),
+    "city.target": N_("set the city's target"),
+    "city.api": N_("read the city's figures through the API"),
+    "api_token.create": N_("issued an API token"),
+    "api_token.revoke": N_("revoked an API token"),
 }
-OBJECT_TYPES = ("user", "cohort", "business", "mail", "audit", "city")
+OBJECT_TYPES = ("user", "cohort", "business", "mail", "audit", "city", "api_token")
 TOMBSTONE_PREFIX = "erased-"
 PAGE = 50  # rows per page of the admin's list
 EXPORT_MAX = 100_000  # rows in one CSV export; a larger selection is refused, to be narrowed
