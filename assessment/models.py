@@ -598,3 +598,95 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+# -- the city's view (assessment/city; docs/method.md section 11) ---------------------------------------
+CITY_DIMENSIONS = 12  # dimension score columns d0 … d11 of city_unit, in each instrument's order
+
+
+class CityUnit(SQLModel, table=True):
+    """The unit of the city's figures, one row per business, instrument version and period: the
+    business's latest closed round in that quarter (``period`` = year * 10 + quarter) or year
+    (``period`` = year), with its frozen keys and scores, the dimension scores as columns in the
+    instrument's order. Written when a round closes (assessment/city/summary.py), so a dashboard's
+    GROUP BY reads one narrow table instead of joining rounds with their dimension results."""
+
+    __tablename__ = "city_unit"
+    __table_args__ = (
+        Index("ix_city_unit_sector", "instrument_id", "instrument_version", "period", "vsic_section", "size_class"),
+        Index("ix_city_unit_ward", "instrument_id", "instrument_version", "period", "ward_code"),
+    )
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    instrument_version: str = Field(primary_key=True, max_length=16)
+    period: int = Field(primary_key=True, description="year * 10 + quarter, or the year")
+    business_id: int = Field(primary_key=True, foreign_key="business.id", ondelete="CASCADE")
+    round_id: int = Field(foreign_key="assessment_round.id", index=True, ondelete="CASCADE")
+    ward_code: str | None = Field(default=None, max_length=5)
+    vsic_section: str | None = Field(default=None, max_length=1)
+    size_class: str | None = Field(default=None, max_length=8)
+    overall_score: float | None = None
+    overall_level: str | None = Field(default=None, max_length=64)
+    d0: float | None = None
+    d1: float | None = None
+    d2: float | None = None
+    d3: float | None = None
+    d4: float | None = None
+    d5: float | None = None
+    d6: float | None = None
+    d7: float | None = None
+    d8: float | None = None
+    d9: float | None = None
+    d10: float | None = None
+    d11: float | None = None
+
+
+class CityVersion(SQLModel, table=True):
+    """A counter per instrument version, raised whenever one of its rounds closes: part of every city
+    cache key, so a cached figure is never older than the last close, in any worker."""
+
+    __tablename__ = "city_version"
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    instrument_version: str = Field(primary_key=True, max_length=16)
+    version: int = Field(default=0)
+
+
+class CityCache(SQLModel, table=True):
+    """A computed city table (JSON), keyed by the SHA-256 of what was asked and the version counter."""
+
+    __tablename__ = "city_cache"
+    key: str = Field(primary_key=True, max_length=64)
+    instrument_id: str = Field(max_length=64)
+    instrument_version: str = Field(max_length=16)
+    version: int
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+# -- the department's city view on the web (web/routes/city.py, web/routes/api.py) ------------------------------
+class CityTarget(SQLModel, table=True):
+    """The department's target for one instrument: the level it follows (the dashboard's share at or
+    above it) and the share (0-100) of participating businesses it aims to have there. Who set it is
+    in the audit log (``city.target``)."""
+
+    __tablename__ = "city_target"
+    __table_args__ = (CheckConstraint("target_share >= 0 AND target_share <= 100", name="ck_city_target_share"),)
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    level: str = Field(max_length=64)
+    target_share: float
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token an admin issued for the read-only JSON API (the city's aggregates). Only the
+    SHA-256 of the token is kept: the token itself is shown once, when it is made. ``prefix`` (its
+    first characters) tells tokens apart in the list; a revoked token stays listed, refused."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    prefix: str = Field(max_length=12)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))

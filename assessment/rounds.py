@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from assessment import access, layout
+from assessment.city import summary
 from assessment.messages import N_, NotAllowed
 from assessment.models import (
     Answer,
@@ -290,6 +291,9 @@ def _close(session: Session, round_: AssessmentRound, business: Business, now: d
     session.flush()
     if by_copy:
         refresh_latest(session, round_)
+        # the city's summary rows of this business for the round's quarter and year, and its cache version
+        summary.refresh(session.connection(), business_id=round_.business_id, instrument_id=round_.instrument_id,
+                        version=round_.instrument_version, periods=(quarter, year))
 
 
 def _store_round_result(session: Session, round_: AssessmentRound, instrument: Instrument, matrix: np.ndarray,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -34,7 +34,7 @@ from sqlmodel import Session, col
 from assessment import before_after, reference
 from assessment.city import suppression
 from assessment.messages import N_
-from assessment.models import AssessmentRound, Cohort, CohortMember, CohortTrainer, RoundResult, User, utcnow
+from assessment.models import AssessmentRound, CityUnit, Cohort, CohortMember, CohortTrainer, User, utcnow
 from assessment.sizing import SIZES
 from questionnaires import loader
 from questionnaires.schema import Instrument
@@ -191,82 +191,66 @@ def quarter_label(quarter: int) -> str:
 
 # -- the SQL ------------------------------------------------------------------------------------
 R = AssessmentRound.__table__.c  # type: ignore[attr-defined]
-RR = RoundResult.__table__.c  # type: ignore[attr-defined]
-_SQL_KEY = {"ward": R.ward_code, "district": R.ward_code, "area": R.ward_code, "vsic_section": R.vsic_section,
-            "size_class": R.size_class, "quarter": R.closed_quarter}
+U = CityUnit.__table__.c  # type: ignore[attr-defined]
+_SQL_KEY = {"ward": U.ward_code, "district": U.ward_code, "area": U.ward_code, "vsic_section": U.vsic_section,
+            "size_class": U.size_class, "quarter": U.period}
 
 
 def _period_where(filters: Filters, *, by_quarter: bool, quarters: Sequence[int] | None = None) -> list[Any]:
-    where: list[Any] = [R.instrument_id == filters.instrument, R.instrument_version == filters.version]
+    """The units of the period (``city_unit``: one row per business and period)."""
+    where: list[Any] = [U.instrument_id == filters.instrument, U.instrument_version == filters.version]
     if by_quarter:
-        where.append(R.latest_in_quarter == true())
-        if quarters is not None:
-            where.append(R.closed_quarter.in_(list(quarters)))
-        elif filters.quarter is not None:
-            where.append(R.closed_quarter == filters.quarter)
-        else:
-            where.append(R.closed_year == filters.year)
-    elif filters.quarter is not None:
-        where += [R.latest_in_quarter == true(), R.closed_quarter == filters.quarter]
+        where.append(U.period.in_(list(quarters if quarters is not None else filters.quarters)))
     else:
-        where += [R.latest_in_year == true(), R.closed_year == filters.year]
+        where.append(U.period == (filters.quarter if filters.quarter is not None else filters.year))
     return where
 
 
 def _filter_where(filters: Filters) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if filters.vsic_section is not None:
-        where.append(R.vsic_section == filters.vsic_section)
+        where.append(U.vsic_section == filters.vsic_section)
     if filters.size_class is not None:
-        where.append(R.size_class == filters.size_class)
+        where.append(U.size_class == filters.size_class)
     if filters.ward is not None or filters.district is not None:
-        where.append(R.ward_code.in_(_wards_in(filters)))
+        where.append(U.ward_code.in_(_wards_in(filters)))
     return where
 
 
 @dataclass
 class _Units:
-    """The protected population's figures at the finest grain asked for: one entry per (SQL keys,
-    level), and per (SQL keys, dimension)."""
+    """The figures of the SQL groups (SQL keys, level): businesses, the overall score's sum and
+    count, and each dimension's (columns in the instrument's order)."""
 
-    keys: list[tuple[Any, ...]]  # SQL key values of each level row
-    level: np.ndarray  # level index of each level row (-1: none)
+    keys: list[tuple[Any, ...]]  # SQL key values of each group
+    level: np.ndarray  # level index of each group (-1: none)
     n: np.ndarray
     score_sum: np.ndarray
     score_n: np.ndarray
-    dim_keys: list[tuple[Any, ...]] = field(default_factory=list)
-    dim: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    dim_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    dim_n: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dim_sum: np.ndarray  # (groups, D)
+    dim_n: np.ndarray
 
 
 def _fetch(session: Session, filters: Filters, sql_keys: Sequence[str], *, by_quarter: bool,
            quarters: Sequence[int] | None = None) -> _Units:
+    """One GROUP BY over ``city_unit``: the keys asked for and the overall level."""
     instrument = filters.definition
     level_index = {lv.id: i for i, lv in enumerate(instrument.levels)}
-    dim_index = {d.id: i for i, d in enumerate(instrument.dimensions)}
+    n_dims = len(instrument.dimensions)
     columns = list(dict.fromkeys(_SQL_KEY[k] for k in sql_keys))
+    dims = [U[f"d{i}"] for i in range(n_dims)]
     where = _period_where(filters, by_quarter=by_quarter, quarters=quarters) + _filter_where(filters)
     rows = session.execute(
-        select(*columns, R.overall_level, func.count(), func.sum(R.overall_score), func.count(R.overall_score))
-        .where(*where).group_by(*columns, R.overall_level)).all()
+        select(*columns, U.overall_level, func.count(), func.sum(U.overall_score), func.count(U.overall_score),
+               *(func.sum(d) for d in dims), *(func.count(d) for d in dims))
+        .where(*where).group_by(*columns, U.overall_level)).all()
     width = len(columns)
-    units = _Units(
+    table = np.array([[v or 0 for v in r[width + 1:]] for r in rows], dtype=float).reshape(len(rows), 3 + 2 * n_dims)
+    return _Units(
         keys=[tuple(r[:width]) for r in rows],
         level=np.array([level_index.get(r[width], -1) for r in rows], dtype=np.int64),
-        n=np.array([r[width + 1] for r in rows], dtype=np.int64),
-        score_sum=np.array([r[width + 2] or 0.0 for r in rows], dtype=float),
-        score_n=np.array([r[width + 3] for r in rows], dtype=np.int64))
-    dims = session.execute(
-        select(*columns, RR.dimension_id, func.sum(RR.score), func.count(RR.score))
-        .select_from(RoundResult.__table__.join(AssessmentRound.__table__, RR.round_id == R.id))  # type: ignore[attr-defined]
-        .where(*where).group_by(*columns, RR.dimension_id)).all()
-    dims = [r for r in dims if r[width] in dim_index]
-    units.dim_keys = [tuple(r[:width]) for r in dims]
-    units.dim = np.array([dim_index[r[width]] for r in dims], dtype=np.int64)
-    units.dim_sum = np.array([r[width + 1] or 0.0 for r in dims], dtype=float)
-    units.dim_n = np.array([r[width + 2] for r in dims], dtype=np.int64)
-    return units
+        n=table[:, 0].astype(np.int64), score_sum=table[:, 1], score_n=table[:, 2].astype(np.int64),
+        dim_sum=table[:, 3:3 + n_dims], dim_n=table[:, 3 + n_dims:].astype(np.int64))
 
 
 def _counts(session: Session, filters: Filters) -> tuple[int, int]:
@@ -344,10 +328,8 @@ def _grid(units: _Units, sql_keys: Sequence[str], group_by: Sequence[str], domai
     np.add.at(grid.score_n, flat[inside], units.score_n[inside])
     leveled = inside & (units.level >= 0)
     np.add.at(grid.levels, (flat[leveled], units.level[leveled]), units.n[leveled])
-    dflat, dinside = _index(units.dim_keys, sql_keys, group_by, domains) if group_by else (
-        np.zeros(len(units.dim_keys), dtype=np.int64), np.ones(len(units.dim_keys), dtype=bool))
-    np.add.at(grid.dim_sum, (dflat[dinside], units.dim[dinside]), units.dim_sum[dinside])
-    np.add.at(grid.dim_n, (dflat[dinside], units.dim[dinside]), units.dim_n[dinside])
+    np.add.at(grid.dim_sum, flat[inside], units.dim_sum[inside])
+    np.add.at(grid.dim_n, flat[inside], units.dim_n[inside])
     return grid
 
 
@@ -505,8 +487,8 @@ def _by_quarter(session: Session, filters: Filters, group_by: tuple[str, ...], k
 
 def _quarter_counts(session: Session, filters: Filters, quarters: Sequence[int]) -> dict[int, int]:
     """Businesses per quarter with no filter but the instrument version."""
-    rows = session.execute(select(R.closed_quarter, func.count()).where(
-        *_period_where(filters, by_quarter=True, quarters=quarters)).group_by(R.closed_quarter)).all()
+    rows = session.execute(select(U.period, func.count()).where(
+        *_period_where(filters, by_quarter=True, quarters=quarters)).group_by(U.period)).all()
     return {int(q): int(n) for q, n in rows}
 
 
@@ -517,9 +499,9 @@ def trend(session: Session, filters: Filters, k: int, *, first_quarter: int | No
     refusal rule, quarter by quarter); the total is the period's, hidden when the period is refused."""
     last = filters.quarters[-1]
     if first_quarter is None:
-        first_quarter = session.execute(select(func.min(R.closed_quarter)).where(
-            R.instrument_id == filters.instrument, R.instrument_version == filters.version,
-            R.latest_in_quarter == true())).scalar() or last
+        first_quarter = session.execute(select(func.min(U.period)).where(
+            U.instrument_id == filters.instrument, U.instrument_version == filters.version,
+            U.period >= 10000)).scalar() or last
     first_quarter = min(first_quarter, last)
     quarters = [q for q in range(first_quarter, last + 1) if 1 <= q % 10 <= 4]
     table = _by_quarter(session, filters, ("quarter",), k, quarters)

@@ -13,7 +13,7 @@ from itertools import count
 import pytest
 
 from assessment import rounds
-from assessment.city import aggregates
+from assessment.city import aggregates, summary
 from assessment.city.aggregates import Filters
 from assessment.models import AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, RoundResult
 from tests.factories import answered, make_business, make_owner
@@ -34,8 +34,9 @@ def level_of(score: float) -> str:
 
 
 def unit(session, *, section="G", size="micro", ward="00004", score=40.0, when=Q2, dims=None,
-         business: Business | None = None, latest=True) -> Business:
-    """A business (or ``business``) with one closed round of quick-check 1.0 at ``when``."""
+         business: Business | None = None) -> Business:
+    """A business (or ``business``) with one more closed round of quick-check 1.0 at ``when``, its
+    latest flags and the city's summary rows moved as closing moves them."""
     if business is None:
         business = Business(name=f"B{next(_ids)}", tax_code=next(_codes), ward_code=ward, vsic_section=section,
                             employees=3, revenue_bn=1, capital_bn=1, size_class=size)
@@ -45,12 +46,15 @@ def unit(session, *, section="G", size="micro", ward="00004", score=40.0, when=Q
     round_ = AssessmentRound(business_id=business.id, name="r", instrument_id=QC[0], instrument_version=QC[1],
                              status="closed", closed_at=when, ward_code=ward, vsic_section=section, size_class=size,
                              respondents=1, overall_score=score, overall_level=level_of(score),
-                             closed_quarter=quarter, closed_year=year, is_latest=latest,
-                             latest_in_quarter=latest, latest_in_year=latest)
+                             closed_quarter=quarter, closed_year=year)
     session.add(round_)
     session.flush()
     for d, value in zip(DIMENSIONS, dims or [score] * 5, strict=True):
         session.add(RoundResult(round_id=round_.id, dimension_id=d, score=value, level=level_of(value)))
+    session.flush()
+    rounds.refresh_latest(session, round_)
+    summary.refresh(session.connection(), business_id=business.id, instrument_id=QC[0], version=QC[1],
+                    periods=(quarter, year))
     session.commit()
     return business
 
@@ -245,7 +249,7 @@ def test_support_comparison_members_beside_comparable_non_members(session):
     session.add(CohortTrainer(cohort_id=cohort.id, user_id=trainer.id))
     before, after = datetime(2026, 2, 1, 3, tzinfo=UTC), datetime(2026, 4, 1, 3, tzinfo=UTC)
     for rise, member, section in [(10, True, "G")] * 5 + [(4, False, "G")] * 5 + [(50, False, "C")]:
-        business = unit(session, section=section, score=40.0, when=before, latest=False)
+        business = unit(session, section=section, score=40.0, when=before)
         unit(session, business=business, section=section, score=40.0 + rise, when=after)
         if member:
             session.add(CohortMember(cohort_id=cohort.id, business_id=business.id))
