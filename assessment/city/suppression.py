@@ -213,7 +213,7 @@ def _first_repair(counts: np.ndarray, hidden: np.ndarray, searchable: np.ndarray
     comp = _components(rows + cols, interior)
     for group in (row_group, col_group + rows):
         for node in group[1:]:
-            check = (int(group[0]), int(node), None)
+            check: tuple[int, int, int | None] = (int(group[0]), int(node), None)
             if comp[node] == comp[group[0]] or check in settled:
                 continue
             path = _cheapest_path(counts, searchable, int(group[0]), int(node), None, row_group, col_group, False)
