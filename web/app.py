@@ -22,7 +22,7 @@ from assessment.settings import Settings, get_settings
 from questionnaires import loader
 from web.deps import BadText, CsrfFailed, LoginRequired, check_csrf, check_text, load_user, use_user
 from web.observability import RequestLogMiddleware
-from web.routes import account, admin, assessments, businesses, cohorts, outbox, pages, privacy, results, rounds
+from web.routes import account, admin, assessments, businesses, city, cohorts, outbox, pages, privacy, results, rounds
 from web.security import SecurityMiddleware
 from web.server_errors import ServerErrorPage
 from web.templating import is_htmx, render
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, account, privacy, businesses, assessments, results, rounds, admin, outbox):
+    for module in (pages, account, privacy, businesses, assessments, results, rounds, admin, outbox, city):
         app.include_router(module.router)
     app.include_router(cohorts.trainer_router)
     app.include_router(cohorts.owner_router)
