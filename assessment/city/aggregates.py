@@ -20,8 +20,8 @@ these functions, so they publish the same cells hidden the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
 from assessment import before_after, reference
+from assessment.city import cache as city_cache
 from assessment.city import suppression
 from assessment.messages import N_
 from assessment.models import AssessmentRound, CityUnit, Cohort, CohortMember, CohortTrainer, User, utcnow
@@ -387,14 +388,42 @@ def _total_cell(grid: _Grid, instrument: Instrument, k: int) -> tuple[Cell, np.n
 
 
 # -- the public functions -----------------------------------------------------------------------
-def aggregate(session: Session, filters: Filters, group_by: tuple[str, ...], k: int) -> Table:
+def _cell(data: dict[str, Any]) -> Cell:
+    return Cell(**data)
+
+
+def _encode_table(table: Table) -> dict[str, Any]:
+    return asdict(table)
+
+
+def _decode_table(data: dict[str, Any]) -> Table:
+    return Table(tuple(data["group_by"]), [Row(r["keys"], _cell(r["cell"])) for r in data["rows"]],
+                 _cell(data["total"]), data["refused"], data["k"])
+
+
+def _cached(session: Session, filters: Filters, asked: list[Any], compute: Callable[[], Table],
+            use_cache: bool) -> Table:
+    if not use_cache:
+        return compute()
+    return city_cache.remember(session, filters.instrument, filters.version, [asdict(filters), *asked], compute,
+                               _encode_table, _decode_table)
+
+
+def aggregate(session: Session, filters: Filters, group_by: tuple[str, ...], k: int, *,
+              use_cache: bool = True) -> Table:
     """The table of ``filters`` grouped by one or two of ``GROUP_KEYS``, every cell of fewer than ``k``
     businesses hidden, with complementary cells (module docstring); refused as a whole when the
-    filters match too few businesses or leave too few out."""
+    filters match too few businesses or leave too few out. Kept in the database cache
+    (``assessment.city.cache``) until a round of the version closes."""
     if not 1 <= len(group_by) <= 2 or len(set(group_by)) != len(group_by) or not set(group_by) <= set(GROUP_KEYS):
         raise ValueError(f"group by one or two of {', '.join(GROUP_KEYS)}, not {group_by!r}")
     if set(group_by) <= set(GEOGRAPHY) and len(group_by) == 2:
         raise ValueError("ward, district and area nest in one another: group by one of them with another key")
+    return _cached(session, filters, ["aggregate", list(group_by), k],
+                   lambda: _aggregate(session, filters, group_by, k), use_cache)
+
+
+def _aggregate(session: Session, filters: Filters, group_by: tuple[str, ...], k: int) -> Table:
     refused = refusal(session, filters, k)
     if refused is not None:
         return Table(group_by, [], HIDDEN, refused, k)
@@ -492,11 +521,17 @@ def _quarter_counts(session: Session, filters: Filters, quarters: Sequence[int])
     return {int(q): int(n) for q, n in rows}
 
 
-def trend(session: Session, filters: Filters, k: int, *, first_quarter: int | None = None) -> Table:
+def trend(session: Session, filters: Filters, k: int, *, first_quarter: int | None = None,
+          use_cache: bool = True) -> Table:
     """The table by quarter, from the first quarter with a round of this version (or ``first_quarter``)
     up to the period's last quarter, each quarter's unit its own (latest round in the quarter). Each
     quarter is hidden when it has fewer than ``k`` businesses or leaves fewer than ``k`` out (the
     refusal rule, quarter by quarter); the total is the period's, hidden when the period is refused."""
+    return _cached(session, filters, ["trend", first_quarter, k],
+                   lambda: _trend(session, filters, k, first_quarter), use_cache)
+
+
+def _trend(session: Session, filters: Filters, k: int, first_quarter: int | None) -> Table:
     last = filters.quarters[-1]
     if first_quarter is None:
         first_quarter = session.execute(select(func.min(U.period)).where(
@@ -508,7 +543,7 @@ def trend(session: Session, filters: Filters, k: int, *, first_quarter: int | No
     return table if refusal(session, filters, k) is None else replace(table, total=HIDDEN)
 
 
-def share_at_or_above(session: Session, filters: Filters, level: str, k: int) -> Share:
+def share_at_or_above(session: Session, filters: Filters, level: str, k: int, *, use_cache: bool = True) -> Share:
     """The share of the filters' businesses whose overall level is ``level`` or higher. Hidden when
     the businesses at or above it, or those below, are fewer than ``k`` (but some), or when the
     split would reveal a level count the level table hides."""
@@ -516,6 +551,15 @@ def share_at_or_above(session: Session, filters: Filters, level: str, k: int) ->
     ids = [lv.id for lv in instrument.levels]
     if level not in ids:
         raise ValueError(f"unknown level {level!r} of {filters.instrument} {filters.version}")
+    if not use_cache:
+        return _share(session, filters, level, k)
+    return city_cache.remember(session, filters.instrument, filters.version, [asdict(filters), "share", level, k],
+                          lambda: _share(session, filters, level, k), asdict, lambda data: Share(**data))
+
+
+def _share(session: Session, filters: Filters, level: str, k: int) -> Share:
+    instrument = filters.definition
+    ids = [lv.id for lv in instrument.levels]
     refused = refusal(session, filters, k)
     if refused is not None:
         return Share(None, None, None, True, refused)

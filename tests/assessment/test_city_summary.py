@@ -51,3 +51,22 @@ def test_a_rebuild_gives_the_same_rows(session):
     summary.rebuild(session.connection())
     session.commit()
     assert _rows(session) == before and len(before) == 3 * 3
+
+
+def test_the_cache_serves_repeats_until_a_round_closes(session, monkeypatch):
+    from assessment.city import aggregates
+    from assessment.models import CityCache
+
+    for i in range(6):
+        submitted(session, make_business(session, make_owner(session, f"c{i}@example.vn")), pick=1, now=Q2_EARLY)
+    filters = aggregates.Filters("quick-check", "1.0", "2026-Q2")
+    computed = []
+    real = aggregates._table
+    monkeypatch.setattr(aggregates, "_table", lambda *a: computed.append(a) or real(*a))
+    first = aggregates.aggregate(session, filters, ("vsic_section",), 5)
+    again = aggregates.aggregate(session, filters, ("vsic_section",), 5)
+    assert again == first and len(computed) == 1 and first.total.n == 6
+    submitted(session, make_business(session, make_owner(session, "late@example.vn")), pick=1, now=Q2_LATE)
+    later = aggregates.aggregate(session, filters, ("vsic_section",), 5)
+    assert later.total.n == 7 and len(computed) == 2
+    assert len(session.exec(select(CityCache)).all()) == 1  # the older counter's entry is gone
