@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from assessment import access, accounts, cohorts
+from assessment import access, accounts, cohorts, consent
 from assessment.models import Cohort, Consent, MailMessage, Reminder, utcnow
 from tests.factories import PASSWORD, answered, make_business
 

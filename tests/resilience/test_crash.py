@@ -29,6 +29,7 @@ from assessment import accounts
 from assessment.models import Answer, Assessment, DimensionResult, User
 from questionnaires import loader
 from tests import factories, harness
+from web.security import csrf_token
 
 pytestmark = pytest.mark.resilience
 
@@ -113,14 +114,15 @@ def seed_owners(session: Session, n: int) -> list[OwnerCase]:
 
 
 def owner_client(base: str, case: OwnerCase) -> httpx.Client:
-    """The owner's browser: logged in; it gets its dxm_csrf cookie with its first page (``csrf``)."""
+    """The owner's browser: logged in (its CSRF token is bound to that login: ``csrf``)."""
     return httpx.Client(base_url=base, timeout=CLIENT_TIMEOUT, cookies={"dxm_session": case.token})
 
 
 def csrf(client: httpx.Client) -> str:
-    if not client.cookies.get("dxm_csrf"):
-        assert client.get("/").status_code == 200  # hands out the dxm_csrf cookie
-    return client.cookies["dxm_csrf"]
+    """The token the owner's pages carry: derived from the login cookie, as the server derives it."""
+    token = csrf_token(client.cookies)
+    assert token is not None
+    return token
 
 
 def autosave(client: httpx.Client, assessment_id: int, question_id: str, chosen: list[str]) -> httpx.Response:

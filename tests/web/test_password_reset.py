@@ -87,3 +87,24 @@ def test_an_admin_mails_a_reset_link_and_the_audit_log_says_so(client, session):
     assert (event.actor, event.object_type, event.object_id) == (str(admin.id), "user", str(owner.id))
     assert session.exec(select(PasswordReset)).one().issued_by == admin.id
     assert client.submit("/admin/users/99999/reset").status_code == 404
+
+
+def test_codes_and_links_arrive_by_smtp_and_work(settings, engine, session, smtp_server):
+    """Through a real SMTP server: the sign-up code and the reset link a person receives work."""
+    from tests.conftest import Browser
+    from tests.mailbox import smtp_settings
+    from web.app import create_app
+
+    collector, port = smtp_server
+    app = create_app(smtp_settings(settings, port, public_url="https://dxm.example.vn"), engine=engine)
+    with Browser(app, follow_redirects=False) as client:
+        started = client.submit("/signup", {"email": "hoa@example.vn", "password": PASSWORD, "consent_service": "yes"})
+        (code_mail,) = collector.received
+        assert code_mail.rcpt_tos == ["hoa@example.vn"]
+        code = re.search(r"\b(\d{6})\b", code_mail.text()).group(1)
+        assert client.submit(started.headers["location"], {"code": code}).status_code == 303
+        client.submit("/logout")
+        client.submit("/password/forgot", {"email": "hoa@example.vn"})
+        link = re.search(r"https://dxm\.example\.vn(/password/reset/\S+)", collector.received[-1].text()).group(1)
+        assert client.submit(link, {"new_password": NEW}).status_code == 303
+        assert login(client, "hoa@example.vn", NEW).status_code == 303
