@@ -117,28 +117,24 @@ def login_digest(token: str | None) -> str | None:
     return _digest(token) if token and len(token) <= 200 else None
 
 
-def start_session(*, session: Session, user: User, days: int, replaces: str | None = None) -> str:
+def start_session(*, session: Session, user: User, days: int, replaces: str | None = None,
+                  idle_hours: int | None = None) -> str:
     """A new login for ``user``; ``replaces``: the token the browser held before (a login or a password
-    change gives it a new id: whatever the old one was, it ends here). Expired logins of anybody are
-    purged on the way (a login is rare enough to carry that housekeeping)."""
+    change gives it a new id: whatever the old one was, it ends here). Ended logins of anybody (too
+    old, or idle longer than ``idle_hours``) are purged on the way (a login is rare enough to carry
+    that housekeeping)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     end_session(session=session, token=replaces, commit=False)
     session.add(WebSession(token_hash=_digest(token), user_id=user.id,  # type: ignore[arg-type]
                            expires_at=now + timedelta(days=days), last_seen_at=now))
-    session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+    ended = col(WebSession.expires_at) < now
+    if idle_hours is not None:
+        ended = or_(ended, col(WebSession.last_seen_at) < now - timedelta(hours=idle_hours))
+    session.exec(delete(WebSession).where(ended))
     login_limits.purge(session=session, now=now, commit=False)
     session.commit()
     return token
-
-
-def purge_idle(*, session: Session, settings: Settings) -> int:
-    """Remove logins that ended (too old, or idle too long); returns how many (``dxm`` maintenance)."""
-    params = live_params(settings)
-    result = session.exec(delete(WebSession).where(
-        or_(col(WebSession.expires_at) <= params["now"], col(WebSession.last_seen_at) <= params["idle_since"])))
-    session.commit()
-    return int(result.rowcount or 0)
 
 
 _SESSION, _USER = WebSession.__table__, User.__table__  # type: ignore[attr-defined]
@@ -206,7 +202,8 @@ def change_password(*, session: Session, settings: Settings, user: User, current
     user.password_hash = HASHER.hash(new)
     session.add(user)
     end_all_sessions(session=session, user_id=user.id)  # type: ignore[arg-type]
-    return start_session(session=session, user=user, days=settings.session_days)
+    return start_session(session=session, user=user, days=settings.session_days,
+                         idle_hours=settings.session_idle_hours)
 
 
 def update_profile(*, session: Session, user: User, display_name: str, language: str) -> None:

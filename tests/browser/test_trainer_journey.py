@@ -148,7 +148,9 @@ def test_trainer_runs_a_course(live_server, live_server_vi, pages, engine, scree
         given = s.exec(select(Consent).where(Consent.cohort_id == cohort_id)).all()
         assert {c.business_id: f"{c.text_version}/{c.language}" for c in given} == {
             hoa_business.id: "cohort-consent-1/vi", lan_business.id: "cohort-consent-1/en"}
-        # the third owner joins too (not through the pages: joining is shown above) and does not start
+        # the third owner joins too (not through the pages: joining is shown above; agreeing to reminder
+        # e-mails, as the join page offers) and does not start
+        consent.give(session=s, user=minh, purpose="reminders", language="en")
         cohorts.join(session=s, cohort=s.get(Cohort, cohort_id), business=minh_business, by=minh, lang="en",
                      now=utcnow())
         for business in (hoa_business, lan_business):  # T0: a round closed 40 days ago, before the course

@@ -56,19 +56,25 @@ def test_a_login_idle_longer_than_the_setting_ends_and_use_is_written_at_most_ev
     assert client.get("/account").status_code == 303  # idle too long: back to the login page
 
 
-def test_an_expired_login_is_refused_and_purged_at_the_next_login(client, new_client, session):
+def test_expired_and_idle_logins_are_refused_and_purged_at_the_next_login(client, new_client, session, settings):
     make_owner(session)
     make_owner(session, "other@example.vn")
+    idle = new_client()
     login(client)
+    login(idle)
     row = _row(session, client)
     row.expires_at = utcnow() - timedelta(seconds=1)
     session.add(row)
     session.commit()
-    digest = row.token_hash
-    assert client.get("/account").status_code == 303
+    resting = _row(session, idle)
+    resting.last_seen_at = utcnow() - timedelta(hours=settings.session_idle_hours, minutes=1)
+    session.add(resting)
+    session.commit()
+    digests = (row.token_hash, resting.token_hash)
+    assert client.get("/account").status_code == 303 and idle.get("/account").status_code == 303
     login(new_client(), "other@example.vn")  # anybody's login sweeps ended ones
     session.expire_all()
-    assert session.get(WebSession, digest) is None
+    assert [session.get(WebSession, d) for d in digests] == [None, None]
 
 
 def test_a_disabled_account_loses_its_logins_and_cannot_log_in(client, session):

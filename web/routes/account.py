@@ -31,7 +31,7 @@ def set_login_cookie(response: Response, settings: Settings, token: str) -> None
 def _logged_in(request: Request, session: Session, settings: Settings, user: User, target: str) -> Response:
     """A new login (a new id: the one this browser held before, if any, ends), then on to ``target``."""
     token = accounts.start_session(session=session, user=user, days=settings.session_days,
-                                   replaces=request.cookies.get(SESSION_COOKIE))
+                                   replaces=request.cookies.get(SESSION_COOKIE), idle_hours=settings.session_idle_hours)
     response = RedirectResponse(_safe_next(target), status_code=303)
     set_login_cookie(response, settings, token)
     return response
