@@ -238,3 +238,23 @@ def test_a_failed_login_says_what_to_do_next_the_same_for_any_address(client, se
         step = page.select_one("#next-step")
         assert "choose a new password" in step.get_text() and step.select_one("a")["href"] == "/password/forgot"
     assert known.select_one("main form").get_text() == unknown.select_one("main form").get_text()
+
+
+def test_sign_ups_and_reset_requests_per_address_are_limited_per_hour(settings, engine, session):
+    from web.app import create_app
+
+    app = create_app(settings.model_copy(update={"signup_per_address_hour": 2}), engine=engine)
+    room = Browser(app, follow_redirects=False)
+    for n in range(2):
+        assert room.submit("/signup", {"email": f"p{n}@example.vn", "password": PASSWORD,
+                                       "consent_service": "yes"}).status_code == 303
+    third = room.submit("/signup", {"email": "p3@example.vn", "password": PASSWORD, "consent_service": "yes"})
+    assert third.status_code == 429 and "Too many sign-ups from this network" in third.text
+    assert 3000 < int(third.headers["retry-after"]) <= 3600
+    elsewhere = Browser(app, follow_redirects=False, client=("192.0.2.8", 50000))
+    assert elsewhere.submit("/signup", {"email": "p3@example.vn", "password": PASSWORD,
+                                        "consent_service": "yes"}).status_code == 303
+    assert session.exec(select(PendingSignup).where(PendingSignup.email == "p3@example.vn")).one()
+    for n in range(2):
+        assert room.submit("/password/forgot", {"email": f"p{n}@example.vn"}).status_code == 200
+    assert room.submit("/password/forgot", {"email": "p0@example.vn"}).status_code == 429
