@@ -7,12 +7,14 @@ import uvicorn
 from sqlmodel import Session
 
 from assessment import accounts, demo, migrate
+from assessment.cli import city_commands
 from assessment.db import make_engine
 from assessment.messages import FormErrors
 from assessment.models import ROLES
 from assessment.settings import get_settings
 
 APP = "web.app:create_app"  # imported by uvicorn in each worker, so assessment never imports web
+DEMO_CITY = 20_000  # the city seeded with the demo: ~25 s on SQLite here, within the 2-minute first start
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 
@@ -38,12 +40,17 @@ def serve(
 
 
 def demo_command(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     yes_demo_data: bool = typer.Option(False, "--yes-demo-data",
                                        help="Seed even into PostgreSQL or beside other accounts."),
+    city: int = typer.Option(DEMO_CITY, min=0, help="Synthetic businesses added with the demo data (0: none)."),
 ) -> None:
-    """Create (or reuse) the database, seed demo data, print the logins and serve the app."""
+    """Create (or reuse) the database, seed demo data and a synthetic city once, print the logins and
+    serve the app."""
+    if ctx.invoked_subcommand is not None:  # dxm demo city: that command's work, not the server
+        return
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -56,6 +63,8 @@ def demo_command(
             raise typer.Exit(1)
         created = demo.seed(session)
     engine.dispose()
+    if created and city:
+        city_commands.build_city(city, seed=2026)
     typer.echo(("Seeded demo data" if created else "Demo data already present") + f" in {settings.database_url}")
     typer.echo(f"\n  dxmaturity is running at http://{host}:{port}/\n")
     typer.echo(f"  Demo logins (password for all: {demo.DEMO_PASSWORD}):")
