@@ -26,7 +26,7 @@ PostgreSQL: ``COPY ... FROM STDIN`` through psycopg's ``cursor.copy``):
 Then, with the app in-process (``TestClient`` on ``web.app.create_app(settings, engine=...)``),
 logged in as that business's owner, and taking turns between the requests for ``--repeat`` rounds:
 
-* floor: ``assessment.results._PEER_COUNTS`` alone, in a session of its own (what ``peers`` runs);
+* floor: ``assessment.results._peer_counts(True, True)`` alone, in a session of its own (what ``peers`` runs);
 * ``/assessments/{copy}/results`` and ``/charts/radar.svg``, ``/charts/bars.svg`` (after the first
   view, which renders and stores each chart: a 200 from the chart cache; and a 304 for a browser
   that sends the ETag back). The first view of each is reported apart.
@@ -565,14 +565,14 @@ def peer_params(round_: AssessmentRound) -> dict:
 def bare_peer_query(engine: Engine, params: dict) -> tuple[float, tuple]:
     started = time.perf_counter()
     with Session(engine) as session:
-        row = session.exec(results._PEER_COUNTS, params=params).one()  # type: ignore[call-overload]
+        row = session.exec(results._peer_counts(True, True), params=params).one()  # type: ignore[call-overload]
     return (time.perf_counter() - started) * 1000, tuple(row)
 
 
 def explain(engine: Engine, params: dict) -> list[str]:
     """The plan of the peer query as the app sends it (the same SQL and parameters); on PostgreSQL
     with ANALYZE and BUFFERS: it runs, with its real row counts and times."""
-    compiled = results._PEER_COUNTS.compile(dialect=engine.dialect)
+    compiled = results._peer_counts(True, True).compile(dialect=engine.dialect)
     values = compiled.construct_params(params)
     bound = tuple(values[k] for k in compiled.positiontup or ()) if compiled.positional else values
     with engine.connect() as connection:
@@ -585,7 +585,7 @@ def sqlite_reads_rows(engine: Engine, params: dict) -> bool:
     """Whether SQLite's program for the peer query reads a column of the table itself (a partial
     index whose condition the query repeats needs no ``is_latest`` from the row: the plan then says
     "USING INDEX", yet its seek into the table is deferred and never made)."""
-    compiled = results._PEER_COUNTS.compile(dialect=engine.dialect)
+    compiled = results._peer_counts(True, True).compile(dialect=engine.dialect)
     values = compiled.construct_params(params)
     bound = tuple(values[k] for k in compiled.positiontup or ())
     with engine.connect() as connection:
