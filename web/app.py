@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -22,7 +23,21 @@ from assessment.settings import Settings, get_settings
 from questionnaires import loader
 from web.deps import BadText, CsrfFailed, LoginRequired, check_csrf, check_text, load_user, use_user
 from web.observability import RequestLogMiddleware
-from web.routes import account, admin, assessments, businesses, city, cohorts, outbox, pages, privacy, results, rounds
+from web.routes import (
+    account,
+    admin,
+    api,
+    api_tokens,
+    assessments,
+    businesses,
+    city,
+    cohorts,
+    outbox,
+    pages,
+    privacy,
+    results,
+    rounds,
+)
 from web.security import SecurityMiddleware
 from web.server_errors import ServerErrorPage
 from web.templating import is_htmx, render
@@ -60,11 +75,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        cookie_secure=settings.cookie_secure)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs every response, 413s included
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, account, privacy, businesses, assessments, results, rounds, admin, outbox, city):
+    for module in (pages, account, privacy, businesses, assessments, results, rounds, admin, outbox, city,
+                   api_tokens):
         app.include_router(module.router)
     app.include_router(cohorts.trainer_router)
     app.include_router(cohorts.owner_router)
     app.include_router(pages.probe_router)
+    app.include_router(api.router)
     app.router.routes.insert(0, assessments.autosave_route)  # the most frequent request is matched first
 
     @app.exception_handler(LoginRequired)
@@ -76,6 +93,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     def error_page(request: Request, status: int, kind: str, headers: dict | None = None,
                    context: dict | None = None) -> Response:
+        if request.url.path.startswith("/api/"):  # the API answers in JSON, whatever went wrong
+            return api.error_response(status, HTTPStatus(status).phrase, headers)
         if not hasattr(request.state, "lang"):  # the error came before the user was looked up (no route
             # matched, or a bad id): look them up now, so the page has their header and language
             try:
@@ -85,6 +104,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 use_user(request, None, settings)
         return render(request, "error.html", {"status": status, "kind": kind, **(context or {})}, status_code=status,
                       headers=headers)
+
+    @app.exception_handler(api.ApiError)
+    def _api_error(_request: Request, exc: api.ApiError) -> Response:
+        return api.error_response(exc.status, exc.detail, exc.headers)
 
     @app.exception_handler(CsrfFailed)
     def _csrf(request: Request, _exc: CsrfFailed) -> Response:
