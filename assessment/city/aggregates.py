@@ -554,7 +554,7 @@ def share_at_or_above(session: Session, filters: Filters, level: str, k: int, *,
     if not use_cache:
         return _share(session, filters, level, k)
     return city_cache.remember(session, filters.instrument, filters.version, [asdict(filters), "share", level, k],
-                          lambda: _share(session, filters, level, k), asdict, lambda data: Share(**data))
+                               lambda: _share(session, filters, level, k), asdict, lambda data: Share(**data))
 
 
 def _share(session: Session, filters: Filters, level: str, k: int) -> Share:
