@@ -144,3 +144,14 @@ def trend(labels: Sequence[str], values: Sequence[float | None], *, lang: str, h
         if None in values:
             _hidden_legend(fig, hidden_label)
     return fig
+
+
+def message(text: str) -> Figure:
+    """A chart that says why there is nothing to draw (a refused filter set): its text, wrapped."""
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(WIDTH, 1.6)
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, _wrap(text, 42, 5), ha="center", va="center", fontsize=TEXT, color=MUTED,
+                transform=ax.transAxes)
+    return fig

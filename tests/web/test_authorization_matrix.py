@@ -9,7 +9,8 @@ access policy it checks. The route list is the app's own: a route without a row 
 People: ``anon`` (nobody logged in), owners ``A`` (business X) and ``B`` (business Y), ``R`` a
 respondent of X (a copy in X's open round), ``P`` an owner account that asked to join X (pending),
 trainers ``T1`` (course C1, X a member) with co-trainer ``T1b`` and ``T2`` (course C2, Y a member),
-``D`` the department, ``M`` an admin and ``U`` a disabled owner account (its session must not work).
+``D`` the department, ``M`` an admin, ``U`` a disabled owner account (its session must not work) and
+``K`` a program holding an API token an admin issued (no session: anonymous on every page).
 
 Ids: the objects of X's side and Y's side, a ``missing`` id (nothing has it) and a ``huge`` one (past
 the database's integer range). Somebody else's object and a missing one must look the same (404).
@@ -25,14 +26,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from assessment import accounts, cohorts, mail, people, resets, rounds, signup
+from assessment import accounts, api_tokens, cohorts, mail, people, resets, rounds, signup
 from assessment.models import Assessment, AssessmentRound, CohortAction, JoinRequest, User, utcnow
 from tests.conftest import Browser, _empty_tables
 from tests.factories import answer_all, make_business, start, submitted
 from web.deps import SESSION_COOKIE
 
 LOGGED_IN = ("A", "B", "R", "P", "T1", "T1b", "T2", "D", "M")
-EVERYONE = ("anon", *LOGGED_IN, "U")
+EVERYONE = ("anon", *LOGGED_IN, "U", "K")
 OWNERS = ("A", "B", "R", "P")  # accounts of business people (R and P own no business here)
 STAFF = ("T1", "T1b", "T2", "D", "M")
 LOGIN = 303  # to the login page
@@ -40,9 +41,10 @@ MISSING_ID, HUGE_ID = 999_999, 2**31
 
 
 def e(default: int, *, anon: int = LOGIN, **cells: int) -> dict[str, int]:
-    """Expected statuses: ``default`` for every logged-in person not named, ``anon`` for nobody and
-    for the disabled account (a session that must not count), and the named exceptions."""
-    table = {who: default for who in LOGGED_IN} | {"anon": anon, "U": anon}
+    """Expected statuses: ``default`` for every logged-in person not named, ``anon`` for nobody, for
+    the disabled account (a session that must not count) and for the token (no session), and the
+    named exceptions."""
+    table = {who: default for who in LOGGED_IN} | {"anon": anon, "U": anon, "K": anon}
     for who, status in cells.items():
         for person in who.split("_"):  # A_B=200 names both
             table[person] = status
@@ -174,6 +176,16 @@ ROWS: list[Row] = [
     row("POST", "/businesses/{business_id}/cohorts/{cohort_id}/leave", C1x=only("A", 303), C1y=e(404)),
     row("POST", "/businesses/{business_id}/cohorts/{cohort_id}/reminders", C1x=only("A", 303), C1y=e(404)),
     row("POST", "/businesses/{business_id}/actions/{action_id}", C1x=only("A", 303), C1y=e(404)),
+    # the city: the department and admins (aggregates only); the API also for the token
+    row("GET", "/city", **{"-": only("D_M", 200)}),
+    row("POST", "/city/targets", **{"-": only("D_M", 422)}),  # no level chosen
+    row("GET", "/city/charts/{kind}.svg", city=only("D_M", 200)),
+    row("GET", "/city/exports/{table}.{fmt}", city=only("D_M", 200)),
+    row("GET", "/api/v1/aggregates", **{"-": only("D_M_K", 400, anon=401)}),  # after the access check: no group_by
+    row("GET", "/api/v1/openapi.json", **{"-": e(200, anon=200)}),  # the schema holds no figures
+    row("GET", "/admin/api-tokens", **{"-": only("M", 200)}),
+    row("POST", "/admin/api-tokens", **{"-": only("M", 422)}),  # no name
+    row("POST", "/admin/api-tokens/{token_id}/revoke", token=only("M", 303)),
 ]
 
 
@@ -182,6 +194,7 @@ ROWS: list[Row] = [
 class World:
     users: dict[str, User]
     ids: dict[str, dict[str, Any]]  # id kind -> path parameter -> value
+    token: str = ""  # the API token K holds
 
 
 def build_world(engine, settings) -> World:
@@ -226,6 +239,7 @@ def build_world(engine, settings) -> World:
         pending = signup.start(session=s, settings=settings, email="new@example.vn", password="long-enough-password",
                                display_name="", language="en", next_url="/", client="world")
         reset = resets.request(session=s, settings=settings, email="a@example.vn", language="en", client="world")
+        issued = api_tokens.issue(session=s, admin=users["M2"], name="statistics", client="world")
         assert reset is not None and reset.token
         users["U"].disabled_at = utcnow()
         s.add(users["U"])
@@ -254,9 +268,11 @@ def build_world(engine, settings) -> World:
                     "table": "members", "fmt": "csv"},
             "C2y": {"cohort_id": c2.id, "business_id": y.id, "action_id": action.id, "kind": "levels",
                     "table": "members", "fmt": "csv"},
+            "city": {"kind": "levels", "table": "sections", "fmt": "csv"},
+            "token": {"token_id": issued.token.id},
         }
         assert y_closed.id and s.exec(select(Assessment)).all()
-        return World(users, ids)
+        return World(users, ids, issued.secret)
 
 
 def _fill(path: str, kind: str, ids: dict[str, dict[str, Any]]) -> str:
@@ -284,7 +300,9 @@ class People:
         with Session(engine, expire_on_commit=False) as s:
             for name in EVERYONE:
                 browser = Browser(app, follow_redirects=False)
-                if name != "anon":
+                if name == "K":
+                    browser.headers["Authorization"] = f"Bearer {world.token}"
+                elif name != "anon":
                     user = world.users[name]
                     browser.cookies.set(SESSION_COOKIE, accounts.start_session(session=s, user=user, days=1))
                 browser.get("/healthz")
@@ -335,7 +353,7 @@ def test_every_cell_answers_as_the_table_says(app, engine, settings):
         for kind, table in r.cells.items():
             assert set(table) == set(EVERYONE), f"{r.method} {r.path} {kind}: a cell per person"
             for who, expected in table.items():
-                if _changes(r, expected) and who not in ("anon", "U"):
+                if _changes(r, expected) and who not in ("anon", "U", "K"):
                     later.append((r, kind, who, expected))
                     continue
                 if r.method == "POST" and r.path == "/logout":

@@ -147,8 +147,10 @@ def test_every_chart_is_an_svg(city, department):
         assert response.content.startswith(b"<?xml"), kind
 
 
-def test_a_refused_view_has_no_charts(city, department):
-    assert department.get(f"/city/charts/levels.svg?{QUERY}&vsic_section=C").status_code == 404
+def test_a_chart_of_a_refused_view_draws_only_why(city, department):
+    refused = department.get(f"/city/charts/levels.svg?{QUERY}&vsic_section=C")
+    shown = department.get(f"/city/charts/levels.svg?{QUERY}&vsic_section=G")
+    assert refused.status_code == 200 and len(refused.content) < len(shown.content) / 2  # text only, no bars
     assert department.get(f"/city/charts/pie.svg?{QUERY}").status_code == 404
 
 

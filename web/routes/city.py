@@ -177,9 +177,11 @@ def chart(request: Request, session: SessionDep, settings: SettingsDep, kind: st
     if kind not in CHARTS:
         raise HTTPException(status_code=404)
     filters = _filters(session, request.query_params)
-    if aggregates.refusal(session, filters, settings.min_cell) is not None:
-        raise HTTPException(status_code=404)  # the page shows the refusal, and no chart
-    fig = _chart(kind, session, filters, settings.min_cell, request.state.lang)
+    refused = aggregates.refusal(session, filters, settings.min_cell)
+    if refused is not None:  # the page shows no chart then; one asked for anyway says why
+        fig = city_charts.message(translate(request.state.lang, refused) % {"k": settings.min_cell})
+    else:
+        fig = _chart(kind, session, filters, settings.min_cell, request.state.lang)
     return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
 
 
