@@ -29,10 +29,13 @@ fewest businesses hidden).
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]
+
+TINY = 1e-9  # the cost of crossing a hidden cell: nothing, but scipy reads a zero as no edge
 
 
 class CannotProtect(ValueError):
@@ -244,61 +247,67 @@ def _first_repair(counts: np.ndarray, hidden: np.ndarray, searchable: np.ndarray
 def _cheapest_path(counts: np.ndarray, hidden: np.ndarray, start: int, goal: int, banned: tuple[int, int] | None,
                    row_group: np.ndarray, col_group: np.ndarray, use_hubs: bool) -> list[tuple[int, int]] | None:
     """The published cells (row, column) to hide so that a move from ``start`` to ``goal`` exists
-    without the cell ``banned``: Dijkstra, a hidden cell costing nothing, a published one its count.
+    without the cell ``banned``: Dijkstra (SciPy's, over a graph built with NumPy), a hidden cell
+    costing nothing, a published one its count.
 
     The move adds 1 to the cells it crosses from a row to a column and takes 1 from those it crosses
     from a column to a row (or the reverse, the same move backwards). A hidden empty cell can only
-    gain, so all the empty cells of one path must be crossed the same way: the search's state is the
-    node and that way (none yet, row to column, column to row). None when no path exists."""
+    gain, so all the empty cells of one path must be crossed the same way: the search runs over
+    (node, way) states, the way being none yet, row to column, or column to row. None when no path
+    exists."""
     rows, cols = counts.shape
+    nodes = rows + cols + 2
     hub_r, hub_c = rows + cols, rows + cols + 1
-    row_groups, col_groups = set(row_group.tolist()), set(col_group.tolist())
+    usable = np.ones_like(counts, dtype=bool)
+    if banned is not None:
+        usable[banned] = False
+    r, c = np.nonzero(usable & (counts > 0))
+    cost = np.where(hidden[r, c], TINY, counts[r, c].astype(float))
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    weight: list[np.ndarray] = []
 
-    def steps(node: int, way: int) -> list[tuple[int, int, int, tuple[int, int] | None]]:
-        """(next node, next way, cost, cell crossed)."""
-        out: list[tuple[int, int, int, tuple[int, int] | None]] = []
-        if node == hub_r:
-            return [(r, way, 0, None) for r in row_groups]
-        if node == hub_c:
-            return [(rows + c, way, 0, None) for c in col_groups]
-        from_row = node < rows
-        line = counts[node] if from_row else counts[:, node - rows]
-        seen = hidden[node] if from_row else hidden[:, node - rows]
-        direction = 1 if from_row else 2
-        for other in range(cols if from_row else rows):
-            cell = (node, other) if from_row else (other, node - rows)
-            if cell == banned:
-                continue
-            nxt = rows + other if from_row else other
-            if line[other] > 0:
-                out.append((nxt, way, 0 if seen[other] else int(line[other]), cell))
-            elif seen[other] and way in (0, direction):  # an empty hidden cell: one way only
-                out.append((nxt, direction, 0, cell))
-        if use_hubs and from_row and node in row_groups:
-            out.append((hub_r, way, 0, None))
-        if use_hubs and not from_row and node - rows in col_groups:
-            out.append((hub_c, way, 0, None))
-        return out
+    def edges(a: np.ndarray, b: np.ndarray, w: np.ndarray, ways_from: Sequence[int], way_to: int | None) -> None:
+        for way in ways_from:
+            target = way if way_to is None else way_to
+            src.append(way * nodes + a)
+            dst.append(target * nodes + b)
+            weight.append(w)
 
-    best = {(start, 0): 0}
-    came: dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int] | None]] = {}
-    queue = [(0, start, 0)]
-    while queue:
-        cost, node, way = heapq.heappop(queue)
-        state = (node, way)
-        if node == goal:
-            path = []
-            while state != (start, 0):
-                state, cell = came[state]
-                if cell is not None and not hidden[cell]:
-                    path.append(cell)
-            return path
-        if cost > best.get(state, cost):
-            continue
-        for nxt, nxt_way, weight, cell in steps(node, way):
-            key = (nxt, nxt_way)
-            if cost + weight < best.get(key, 1 << 62):
-                best[key] = cost + weight
-                came[key] = (state, cell)
-                heapq.heappush(queue, (cost + weight, nxt, nxt_way))
-    return None
+    col_node = rows + c
+    edges(r, col_node, cost, (0, 1, 2), None)  # cells with businesses: either way, any state
+    edges(col_node, r, cost, (0, 1, 2), None)
+    zr, zc = np.nonzero(usable & (counts == 0) & hidden)
+    tiny = np.full(zr.size, TINY)
+    edges(zr, rows + zc, tiny, (0, 1), 1)  # empty hidden cells: row to column ...
+    edges(rows + zc, zr, tiny, (0, 2), 2)  # ... or column to row, never both in one path
+    if use_hubs:
+        for hub, group in ((hub_r, row_group), (hub_c, col_group + rows)):
+            hubs = np.full(group.size, hub)
+            small = np.full(group.size, TINY)
+            edges(hubs, group, small, (0, 1, 2), None)
+            edges(group, hubs, small, (0, 1, 2), None)
+    if not src:
+        return None
+    graph = csr_matrix((np.concatenate(weight), (np.concatenate(src), np.concatenate(dst))),
+                       shape=(3 * nodes, 3 * nodes))
+    distance, previous = dijkstra(graph, directed=True, indices=start, return_predecessors=True)
+    ends = [way * nodes + goal for way in range(3)]
+    end = min(ends, key=lambda e: distance[e])
+    if not np.isfinite(distance[end]):
+        return None
+    path: list[tuple[int, int]] = []
+    state = end
+    while state != start:
+        before = int(previous[state])
+        a, b = before % nodes, state % nodes
+        if a < rows <= b < rows + cols:
+            cell = (a, b - rows)
+        elif b < rows <= a < rows + cols:
+            cell = (b, a - rows)
+        else:
+            cell = None
+        if cell is not None and not hidden[cell]:
+            path.append(cell)
+        state = before
+    return path
