@@ -522,6 +522,8 @@ class CityUnit(SQLModel, table=True):
     __table_args__ = (
         Index("ix_city_unit_sector", "instrument_id", "instrument_version", "period", "vsic_section", "size_class"),
         Index("ix_city_unit_ward", "instrument_id", "instrument_version", "period", "ward_code"),
+        # SQLite keeps the rows in primary-key order, so one period's rows are read in one stretch
+        {"sqlite_with_rowid": False},
     )
     instrument_id: str = Field(primary_key=True, max_length=64)
     instrument_version: str = Field(primary_key=True, max_length=16)

@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import func, or_, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
@@ -255,12 +255,16 @@ def _fetch(session: Session, filters: Filters, sql_keys: Sequence[str], *, by_qu
 
 
 def _counts(session: Session, filters: Filters) -> tuple[int, int]:
-    """Businesses under ``filters`` and in the unfiltered period (one query)."""
-    matching = and_(true(), *_filter_where(filters))
-    n, unfiltered = session.execute(
-        select(func.coalesce(func.sum(case((matching, 1), else_=0)), 0), func.count())
-        .where(*_period_where(filters, by_quarter=False))).one()
-    return int(n), int(unfiltered)
+    """Businesses under ``filters`` and in the unfiltered period: counts that an index answers alone
+    (the primary key's prefix, and ix_city_unit_sector or ix_city_unit_ward for the filters)."""
+    period = _period_where(filters, by_quarter=False)
+    unfiltered = int(session.execute(select(func.count()).select_from(CityUnit.__table__).where(*period)).scalar()  # type: ignore[attr-defined]
+                     or 0)
+    conditions = _filter_where(filters)
+    if not conditions:
+        return unfiltered, unfiltered
+    n = session.execute(select(func.count()).select_from(CityUnit.__table__).where(*period, *conditions)).scalar()  # type: ignore[attr-defined]
+    return int(n or 0), unfiltered
 
 
 def refusal(session: Session, filters: Filters, k: int) -> str | None:
@@ -482,11 +486,11 @@ def _by_quarter(session: Session, filters: Filters, group_by: tuple[str, ...], k
                            instrument, k)
     rows: list[Row] = []
     wards = _wards_in(filters)
-    unfiltered = _quarter_counts(session, filters, quarters)
+    unfiltered = _quarter_counts(session, filters, quarters) if _filter_where(filters) else {}
     for quarter, label in zip(quarters, domains["quarter"], strict=True):
         one = {**domains, "quarter": [label]}
         quarter_grid = _grid(units, sql_keys, ("quarter",), one, n_levels, n_dims)
-        left_out = unfiltered.get(quarter, 0) - int(quarter_grid.n[0])
+        left_out = unfiltered.get(quarter, 0) - int(quarter_grid.n[0]) if unfiltered else 0
         quarter_hidden = (quarter_grid.n < k) | (0 < left_out < k)  # the period's refusal, per quarter
         quarter_levels = suppression.one_way(quarter_grid.levels[0], k, total_known=not quarter_hidden[0])
         if not other:

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["business_id"], ["business.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["round_id"], ["assessment_round.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("instrument_id", "instrument_version", "period", "business_id"),
+        sqlite_with_rowid=False,  # one period's rows in one stretch of the file (the primary key's order)
     )
     op.create_index("ix_city_unit_round_id", "city_unit", ["round_id"])
     op.create_index("ix_city_unit_sector", "city_unit",
