@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, select
 
 from assessment import reference
+from assessment.messages import N_
 from assessment.models import Assessment, AssessmentRound, Business, DimensionResult, RoundResult
 from assessment.scores import encode, from_stored, model_for, score_answers
 from questionnaires import loader
@@ -177,6 +178,11 @@ def what_if(
 PEER_GROUPS = (("sector_size", True, True), ("sector", True, False), ("size", False, True), ("city", False, False))
 
 
+#: where a percentile places a round in its group, from the top (``Peers.position``)
+POSITIONS = ((75.0, N_("in the top quarter")), (50.0, N_("in the upper middle, above half of them")),
+             (25.0, N_("in the lower middle, below half of them")), (0.0, N_("in the bottom quarter")))
+
+
 @dataclass(frozen=True)
 class Peers:
     """Where a round stands among its peers, and which peers: ``group`` names the group compared
@@ -190,6 +196,18 @@ class Peers:
     group: str | None = None
     vsic_section: str | None = None
     size_class: str | None = None
+
+    @property
+    def position(self) -> str | None:
+        """The quarter of the group the round is in, as words say it (a position encourages where "higher
+        than 0 % of 8" discourages): top (75 and above), upper middle (50 to 75), lower middle (25 to 50),
+        bottom (below 25)."""
+        if self.percentile is None:
+            return None
+        for floor, words in POSITIONS:
+            if self.percentile >= floor:
+                return words
+        return POSITIONS[-1][1]
 
     @property
     def sector(self) -> reference.Section | None:

@@ -62,8 +62,8 @@ def test_peer_comparison_needs_five_peers(client, session, done):
     assert (peers.count, peers.percentile, peers.group) == (5, pytest.approx(80.0), "sector_size")
     sentence = BeautifulSoup(client.get(f"/assessments/{assessment.id}/results").text, "html.parser").select_one(
         "p.peer").text.strip()
-    assert sentence == ("Your overall score is higher than 80% of 5 micro businesses in Wholesale and retail trade; "
-                        "repair of motor vehicles and motorcycles.")
+    assert sentence == ("Among 5 micro businesses in Wholesale and retail trade; repair of motor vehicles and "
+                        "motorcycles, your overall score is in the top quarter.")  # 80: the top quarter
 
 
 def test_peers_fall_back_to_the_sector_then_the_size_then_the_city(client, session, done):
@@ -88,8 +88,8 @@ def test_peers_fall_back_to_the_sector_then_the_size_then_the_city(client, sessi
     assert (city.group, city.count, city.percentile) == ("city", 5, pytest.approx(60.0))  # 3 below, 2 above
     page = BeautifulSoup(client.get(f"/assessments/{assessment.id}/results").text, "html.parser")
     assert page.select_one("p.peer").text.strip() == (
-        "Your overall score is higher than 60% of 5 businesses in the city: there are too few of the same sector "
-        "or size class to compare with.")
+        "Among 5 businesses in the city (too few of the same sector or size class to compare with), your overall "
+        "score is in the upper middle, above half of them.")  # 60: between half and three quarters
     for pick in (0, 0, 0):  # micro businesses of another sector: the size class now holds 5
         peer(pick, vsic_section="C")
     assert results.peers(session=session, round_=round_, minimum=5).group == "size"
@@ -99,7 +99,16 @@ def test_peers_fall_back_to_the_sector_then_the_size_then_the_city(client, sessi
     assert (sector.group, sector.count, sector.percentile) == ("sector", 5, pytest.approx(60.0))
     page = BeautifulSoup(client.get(f"/rounds/{round_.id}").text, "html.parser")
     assert "businesses of every size in Wholesale and retail trade" in page.select_one("p.peer").text
-    assert "too few micro businesses in it" in page.select_one("p.peer").text
+    assert "too few micro ones to compare with" in page.select_one("p.peer").text
+
+
+@pytest.mark.parametrize(("percentile", "position"), [
+    (100.0, "in the top quarter"), (75.0, "in the top quarter"), (74.9, "in the upper middle, above half of them"),
+    (50.0, "in the upper middle, above half of them"), (49.9, "in the lower middle, below half of them"),
+    (25.0, "in the lower middle, below half of them"), (24.9, "in the bottom quarter"), (0.0, "in the bottom quarter"),
+    (None, None)])
+def test_a_percentile_reads_as_a_position_in_the_group(percentile, position):
+    assert results.Peers(8, percentile, "sector_size").position == position
 
 
 def test_peers_are_only_same_sector_and_size_and_latest(session, done):
