@@ -36,7 +36,7 @@ def maxlen(column: str) -> int:
     """The length of a text column ("user.email" → 254), for an input's ``maxlength``: the form stops
     where the database would (``assessment.text_input`` refuses longer values on the server too)."""
     table, name = column.split(".")
-    length = SQLModel.metadata.tables[table].c[name].type.length
+    length = getattr(SQLModel.metadata.tables[table].c[name].type, "length", None)
     if not isinstance(length, int):
         raise ValueError(f"{column} has no length")
     return length
