@@ -467,7 +467,18 @@ def build(engine: Engine, *, businesses: int, seed: int = 2026, now: datetime | 
         continue_ids_after_rows(connection, [_t(User), _t(Business), _t(AssessmentRound),
                                              _t(Assessment), _t(DimensionResult), _t(Cohort)])
         summary.rebuild(connection)
+    _analyze(engine)
     return Built(businesses, totals[0], totals[1], totals[2], city.ids["cohort"] - cohorts_before)
+
+
+def _analyze(engine: Engine) -> None:
+    """Planner statistics (and, on PostgreSQL, the visibility map for index-only scans) for the tables
+    the city's figures read, after a bulk load that autovacuum has not seen yet."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("VACUUM (ANALYZE) city_unit, assessment_round"))
+        else:
+            connection.execute(sa.text("ANALYZE city_unit"))
 
 
 def remove(engine: Engine) -> int:
