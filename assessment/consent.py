@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlmodel import Session, col
 
+from assessment.city import summary
 from assessment.messages import N_
 from assessment.models import CONSENT_PURPOSES, BusinessMember, Consent, User, utcnow
 
@@ -66,6 +67,7 @@ def give(*, session: Session, user: User, purpose: str, language: str, cohort_id
                   text_version=TEXTS[purpose].version, language=language if language in ("vi", "en") else "vi",
                   given_at=now or utcnow())
     session.add(row)
+    _counted_changed(session, purpose)
     return row
 
 
@@ -76,7 +78,15 @@ def withdraw(*, session: Session, user_id: int, purpose: str, cohort_id: int | N
     for row in rows:
         row.withdrawn_at = now or utcnow()
         session.add(row)
+    if rows:
+        _counted_changed(session, purpose)
     return len(rows)
+
+
+def _counted_changed(session: Session, purpose: str) -> None:
+    """A statistics consent changes who the city's figures count: their cache no longer holds."""
+    if purpose == "statistics":
+        summary.bump_all(session.connection())
 
 
 def _live(session: Session, user_id: int, purpose: str, cohort_id: int | None) -> list[Consent]:

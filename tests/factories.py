@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assessment import accounts, answers, businesses, layout, people, rounds
+from assessment import accounts, answers, businesses, consent, layout, people, rounds
 from assessment.models import Assessment, Business, User
 
 PASSWORD = "correct-horse-battery"
@@ -14,8 +14,15 @@ BUSINESS_FORM = {
 TAX_CODES = ("0100109106", "0101243150", "0102721191", "0104128565", "0105987432", "0106869738", "0107001729")
 
 
-def make_owner(session, email: str = "owner@example.vn", role: str = "owner") -> User:
-    return accounts.create_user(session=session, email=email, password=PASSWORD, role=role, language="en")
+def make_owner(session, email: str = "owner@example.vn", role: str = "owner",
+               consents: tuple[str, ...] = ("service", "statistics")) -> User:
+    """An account; an owner agreed, as at sign-up, to the service and to the city statistics."""
+    user = accounts.create_user(session=session, email=email, password=PASSWORD, role=role, language="en")
+    if role == "owner" and consents:
+        for purpose in consents:
+            consent.give(session=session, user=user, purpose=purpose, language="en")
+        session.commit()
+    return user
 
 
 def make_business(session, owner: User, **overrides) -> Business:

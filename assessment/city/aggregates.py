@@ -31,7 +31,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col
 
-from assessment import before_after, reference
+from assessment import before_after, consent, reference
 from assessment.city import cache as city_cache
 from assessment.city import suppression
 from assessment.messages import N_
@@ -198,8 +198,10 @@ _SQL_KEY = {"ward": U.ward_code, "district": U.ward_code, "area": U.ward_code, "
 
 
 def _period_where(filters: Filters, *, by_quarter: bool, quarters: Sequence[int] | None = None) -> list[Any]:
-    """The units of the period (``city_unit``: one row per business and period)."""
-    where: list[Any] = [U.instrument_id == filters.instrument, U.instrument_version == filters.version]
+    """The units of the period (``city_unit``: one row per business and period), of the businesses the
+    city statistics may count (an owner consented: ``consent.STATISTICS_BUSINESSES``)."""
+    where: list[Any] = [U.instrument_id == filters.instrument, U.instrument_version == filters.version,
+                        U.business_id.in_(consent.STATISTICS_BUSINESSES)]
     if by_quarter:
         where.append(U.period.in_(list(quarters if quarters is not None else filters.quarters)))
     else:

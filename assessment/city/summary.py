@@ -94,6 +94,12 @@ def bump(connection: Connection, instrument_id: str, version: str) -> None:
         index_elements=["instrument_id", "instrument_version"], set_={"version": _version.c.version + 1}))
 
 
+def bump_all(connection: Connection) -> None:
+    """Raise every version's counter: who may be counted changed (a statistics consent given or
+    withdrawn, ``assessment.consent``), so no cached figure of any version holds any more."""
+    connection.execute(_version.update().values(version=_version.c.version + 1))
+
+
 def current(connection: Connection, instrument_id: str, version: str) -> int:
     """The version's counter (0 before any close)."""
     value = connection.execute(sa.select(_version.c.version).where(

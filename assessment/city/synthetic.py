@@ -28,7 +28,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from assessment import accounts, reference, sizing
+from assessment import accounts, consent, reference, sizing
 from assessment.access import HANOI
 from assessment.city import summary
 from assessment.db import continue_ids_after_rows
@@ -41,6 +41,7 @@ from assessment.models import (
     Cohort,
     CohortMember,
     CohortTrainer,
+    Consent,
     DimensionResult,
     RoundResult,
     User,
@@ -209,6 +210,10 @@ class _City:
                                                                revenue, capital, size_class, strict=True)))
         _write(c, _t(BusinessMember), ("business_id", "user_id", "role", "created_at"),
                ((int(b), int(u), "owner", created) for b, u in zip(business_ids, owner_ids, strict=True)))
+        # as if ticked at sign-up: the service, and the city statistics (which count only such businesses)
+        _write(c, _t(Consent), ("user_id", "purpose", "text_version", "language", "given_at"),
+               ((int(u), purpose, consent.TEXTS[purpose].version, "vi", created)
+                for u in owner_ids for purpose in ("service", "statistics")))
         latent = (0.35 + np.array([SECTION_EFFECT.get(s, 0.0) for s in section_codes])
                   + np.array([SIZE_EFFECT[z] for z in size_class]) + self.ward_effect[ward] + rng.normal(0, 0.12, n))
         # rounds: the first in a random quarter, the next ones 1 to 3 quarters apart, up to today's quarter

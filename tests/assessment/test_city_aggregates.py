@@ -11,11 +11,21 @@ from datetime import UTC, date, datetime
 from itertools import count
 
 import pytest
+from sqlmodel import delete, select
 
-from assessment import rounds
+from assessment import consent, rounds
 from assessment.city import aggregates, summary
 from assessment.city.aggregates import Filters
-from assessment.models import AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, RoundResult
+from assessment.models import (
+    AssessmentRound,
+    Business,
+    BusinessMember,
+    Cohort,
+    CohortMember,
+    CohortTrainer,
+    RoundResult,
+    User,
+)
 from tests.factories import answered, make_business, make_owner
 from tests.harness import tax_codes
 
@@ -33,6 +43,12 @@ def level_of(score: float) -> str:
     return "leading" if score >= 80 else "established" if score >= 55 else "developing" if score >= 30 else "starter"
 
 
+def _consenting_owner(session) -> User:
+    """The owner of the test city's businesses, who agreed to the city statistics (which count only such)."""
+    owner = session.exec(select(User).where(User.email == "city.owner@example.vn")).first()
+    return owner or make_owner(session, "city.owner@example.vn")
+
+
 def unit(session, *, section="G", size="micro", ward="00004", score=40.0, when=Q2, dims=None,
          business: Business | None = None) -> Business:
     """A business (or ``business``) with one more closed round of quick-check 1.0 at ``when``, its
@@ -42,6 +58,7 @@ def unit(session, *, section="G", size="micro", ward="00004", score=40.0, when=Q
                             employees=3, revenue_bn=1, capital_bn=1, size_class=size)
         session.add(business)
         session.flush()
+        session.add(BusinessMember(business_id=business.id, user_id=_consenting_owner(session).id, role="owner"))
     quarter, year = rounds.period_of(when)
     round_ = AssessmentRound(business_id=business.id, name="r", instrument_id=QC[0], instrument_version=QC[1],
                              status="closed", closed_at=when, ward_code=ward, vsic_section=section, size_class=size,
@@ -77,6 +94,22 @@ def hidden(table) -> set[tuple]:
 
 def period(**filters) -> Filters:
     return Filters(*QC, period=filters.pop("period", "2026-Q2"), **filters)
+
+
+def test_only_businesses_an_owner_of_which_consented_are_counted(session):
+    city(session, {("C", "micro", "00004"): [30, 40, 50, 60, 70], ("I", "micro", "00004"): [60] * 5})
+    declined = make_owner(session, "declined@example.vn", consents=("service",))  # statistics not ticked
+    for score in (10, 10):
+        business = unit(session, section="C", score=score)
+        session.exec(delete(BusinessMember).where(BusinessMember.business_id == business.id))
+        session.add(BusinessMember(business_id=business.id, user_id=declined.id, role="owner"))
+    session.commit()
+    table = aggregates.aggregate(session, period(), ("vsic_section",), K)
+    assert table.total.n == 10 and shown(table) == {("C",): 5, ("I",): 5}  # the two declined ones are not in it
+    assert next(r.cell for r in table.rows if r.keys == {"vsic_section": "C"}).mean_overall == pytest.approx(50.0)
+    consent.give(session=session, user=declined, purpose="statistics", language="vi")
+    session.commit()
+    assert aggregates.aggregate(session, period(), ("vsic_section",), K).total.n == 12  # agreed later: counted
 
 
 # -- one-way tables -----------------------------------------------------------------------------
