@@ -23,6 +23,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from assessment import accounts, audit, consent
+from assessment.city import summary
 from assessment.messages import N_, FormErrors
 from assessment.models import (
     Answer,
@@ -178,6 +179,7 @@ def _erase_user(session: Session, user: User) -> str:
     session.exec(delete(MailMessage).where(col(MailMessage.to_address) == user.email))
     session.exec(delete(PendingSignup).where(col(PendingSignup.email) == user.email))
     session.delete(user)  # sessions, resets, consents, join requests go with it (ON DELETE CASCADE)
+    summary.bump_all(session.connection())  # their businesses no longer count in the city's figures
     session.commit()
     return tombstone
 

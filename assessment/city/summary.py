@@ -95,9 +95,11 @@ def bump(connection: Connection, instrument_id: str, version: str) -> None:
 
 
 def bump_all(connection: Connection) -> None:
-    """Raise every version's counter: who may be counted changed (a statistics consent given or
-    withdrawn, ``assessment.consent``), so no cached figure of any version holds any more."""
+    """Who may be counted changed (a statistics consent given or withdrawn, ``assessment.consent``; an
+    erasure): raise every version's counter and drop the cached figures, whose counter may be one no
+    close has raised yet (0)."""
     connection.execute(_version.update().values(version=_version.c.version + 1))
+    connection.execute(sa.table("city_cache").delete())
 
 
 def current(connection: Connection, instrument_id: str, version: str) -> int:
