@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from assessment import accounts, exports
 from assessment.access import HANOI
 from assessment.messages import N_
-from assessment.models import AuditEvent, User
+from assessment.models import ApiToken, AuditEvent, User
 
 # action -> what it means (shown to admins beside the name)
 ACTIONS: dict[str, str] = {
@@ -58,20 +58,29 @@ ACTIONS: dict[str, str] = {
 }
 OBJECT_TYPES = ("user", "cohort", "business", "mail", "audit", "city", "api_token")
 TOMBSTONE_PREFIX = "erased-"
+TOKEN_PREFIX = "token-"  # the actor of a read through an API token: "token-<its id>", role "api_token"
 PAGE = 50  # rows per page of the admin's list
 EXPORT_MAX = 100_000  # rows in one CSV export; a larger selection is refused, to be narrowed
 
 
 def record(
-    *, session: Session, actor: User, action: str, object_type: str, object_id: int | str, client: str
+    *, session: Session, actor: User | ApiToken, action: str, object_type: str, object_id: int | str,
+    client: str
 ) -> AuditEvent:
     """Add one event to ``session``; the caller commits it, with the change it describes when there
-    is one (both or neither are kept). ValueError for an action or object type not in the lists."""
+    is one (both or neither are kept). ValueError for an action or object type not in the lists.
+
+    An API token is an actor of its own ("token-<id>"), not the admin who issued it: the admin did
+    not make the read, and the token's reads must stay listed after its issuer's account is erased."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     if object_type not in OBJECT_TYPES:
         raise ValueError(f"unknown audit object type {object_type!r}")
-    event = AuditEvent(actor=str(actor.id), actor_role=actor.role, action=action, object_type=object_type,
+    if isinstance(actor, ApiToken):
+        who, role = f"{TOKEN_PREFIX}{actor.id}", "api_token"
+    else:
+        who, role = str(actor.id), actor.role
+    event = AuditEvent(actor=who, actor_role=role, action=action, object_type=object_type,
                        object_id=str(object_id), client=(client or "")[:45])
     session.add(event)
     return event
@@ -98,7 +107,7 @@ def replace_person(session: Session, user_id: int) -> str:
 class Filters:
     """What an admin asked for; empty strings and None mean "any"."""
 
-    actor: str = ""  # a user id, an e-mail address or a tombstone, as typed
+    actor: str = ""  # a user id, an e-mail address, a tombstone or "token-<id>", as typed
     action: str = ""
     object_type: str = ""
     object_id: str = ""

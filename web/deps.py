@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from assessment import access, accounts, answers, audit, text_input
 from assessment.access import Action
-from assessment.models import MAX_ID, Assessment, AssessmentRound, Business, User
+from assessment.models import MAX_ID, ApiToken, Assessment, AssessmentRound, Business, User
 from assessment.settings import Settings
 from web import i18n
 from web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok
@@ -220,7 +220,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def audit_access(request: Request, session: Session, user: User, action: str, object_type: str,
+def audit_access(request: Request, session: Session, user: User | ApiToken, action: str, object_type: str,
                  object_id: int | str) -> None:
     """Record a read of somebody else's data in the audit log, and commit it at once: a page that
     only reads commits nothing else, and the row must stay even if the page fails afterwards.

@@ -145,7 +145,14 @@ def test_an_admin_issues_a_token_that_reads_the_api_until_revoked(city, client, 
     assert program.get(f"{API}?group_by=ward", headers={"Authorization": "Basic eDp5"}).status_code == 401
     with Session(engine) as s:
         actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_type == "api_token"))]
+        reads = [(e.actor, e.actor_role, e.object_id)
+                 for e in s.exec(select(AuditEvent).where(AuditEvent.action == "city.api"))]
     assert actions == ["api_token.create", "api_token.revoke"]
+    # the token's one read is audited under the token itself, not its issuer; refused calls read nothing
+    assert reads == [(f"token-{token.id}", "api_token", "quick-check/1.0/2026-Q2")]
+    log = BeautifulSoup(admin.get("/admin/audit", params={"actor": f"token-{token.id}"}).text, "html.parser")
+    assert [row.select("td")[1].get_text(" ", strip=True) for row in log.select("tbody tr")] == [
+        f"token-{token.id} (API token)"]
 
 
 def test_a_token_needs_a_name_and_only_admins_issue_them(client, session):

@@ -141,9 +141,8 @@ def aggregates_(
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     response.headers["Cache-Control"] = "no-store"
-    if isinstance(who, User):
-        audit_access(request, session, who, "city.api", "city", f"{filters.instrument}/{filters.version}/"
-                                                                  f"{filters.period}"[:40])
+    audit_access(request, session, who, "city.api", "city",
+                 f"{filters.instrument}/{filters.version}/{filters.period}"[:40])
     return AggregatesOut(
         instrument=filters.instrument, version=filters.version, period=filters.period,
         filters={key: getattr(filters, key) for key in city_dashboard.FILTER_KEYS}, group_by=list(table.group_by),
