@@ -132,6 +132,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # an id out of range in the URL names nothing, like a missing one: 404, so ids can't be probed
         if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
             return error_page(request, 404, "http")
+        if request.url.path.startswith("/api/"):  # a program is told which parameter and why
+            first = exc.errors()[0]
+            return api.error_response(400, f"{first['loc'][-1]}: {first['msg']}")
         return error_page(request, 400, "invalid")
 
     return app

@@ -108,26 +108,27 @@ ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description
                                            404: {"model": ErrorOut, "description": "A login of another role"}}
 
 
-def _group_by(text: str | None) -> tuple[str, ...]:
-    keys = tuple(k.strip() for k in (text or "").split(",") if k.strip())
-    if not keys:
-        raise ValueError(f"group_by: one or two of {', '.join(aggregates.GROUP_KEYS)}")
-    return keys
+#: what the schema lets through to ``aggregates.aggregate`` (which says why a pair can't be nested)
+GROUP_BY = "^({keys})(,({keys}))?$".format(keys="|".join(aggregates.GROUP_KEYS))
 
 
 @router.get("/aggregates", response_model=AggregatesOut, responses=ERRORS)
 def aggregates_(
     request: Request, response: Response, session: SessionDep, settings: SettingsDep, who: Reader,
-    group_by: Annotated[str | None, Query(description="One or two of ward, district, area, vsic_section, "
-                                                      "size_class, quarter, comma-separated")] = None,
-    instrument: Annotated[str | None, Query(description="Questionnaire id (default: the first)")] = None,
-    version: Annotated[str | None, Query(description="Its version (default: the latest)")] = None,
+    group_by: Annotated[str, Query(description="One or two of ward, district, area, vsic_section, size_class, "
+                                               "quarter, comma-separated", pattern=GROUP_BY)],
+    instrument: Annotated[str | None, Query(description="Questionnaire id (default: the first)",
+                                            pattern=r"^([a-z0-9][a-z0-9_.-]*)?$", max_length=64)] = None,
+    version: Annotated[str | None, Query(description="Its version (default: the latest)",
+                                         pattern=r"^(\d+(\.\d+)*)?$", max_length=20)] = None,
     period: Annotated[str | None, Query(description="2026 or 2026-Q3 (default: the latest quarter with "
-                                                    "a closed round)")] = None,
-    vsic_section: Annotated[str | None, Query(description="A VSIC section letter")] = None,
-    size_class: Annotated[str | None, Query(description="micro, small, medium or large")] = None,
-    ward: Annotated[str | None, Query(description="A ward or commune code (5 digits)")] = None,
-    district: Annotated[str | None, Query(description="A former district, as the dashboard names it")] = None,
+                                                    "a closed round)", pattern=r"^(\d{4}(-Q[1-4])?)?$")] = None,
+    vsic_section: Annotated[str | None, Query(description="A VSIC section letter", pattern=r"^[A-U]?$")] = None,
+    size_class: Annotated[str | None, Query(description="micro, small, medium or large",
+                                            pattern=r"^(micro|small|medium|large)?$")] = None,
+    ward: Annotated[str | None, Query(description="A ward or commune code (5 digits)", pattern=r"^(\d{5})?$")] = None,
+    district: Annotated[str | None, Query(description="A former district, as the dashboard names it",
+                                          max_length=120)] = None,
 ) -> AggregatesOut:
     """The city's figures for one questionnaire version and period, grouped by one or two keys, every
     cell of fewer than k businesses suppressed with its complementary cells, as on the dashboard."""
@@ -137,7 +138,7 @@ def aggregates_(
     k = settings.min_cell
     try:
         filters = city_dashboard.filters_from(session, request.query_params)
-        table = aggregates.aggregate(session, filters, _group_by(group_by), k)
+        table = aggregates.aggregate(session, filters, tuple(group_by.split(",")), k)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     response.headers["Cache-Control"] = "no-store"
