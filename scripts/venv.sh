@@ -8,6 +8,10 @@
 # and so is a pyenv or conda one. Every failure stops the calling script (it runs under `set -e`).
 
 VENV=.venv
+# pip itself is pinned: pip 23 (what Python 3.11's venv bundles) refuses a hashed lock whenever a
+# package asks for another with an extra (pytest-cov wants coverage[toml]) and a newer release of it
+# exists upstream, so a lock that installed yesterday failed today on a fresh machine.
+PIP_VERSION=26.3
 
 _as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -52,6 +56,7 @@ install_locked() {
   fi
   echo "== installing $lock into $VENV"
   rm -f "$VENV"/.installed-*
+  [ "$("$VENV/bin/python" -m pip --version | cut -d' ' -f2)" = "$PIP_VERSION" ] || _pip install -q "pip==$PIP_VERSION"
   _pip install -q --require-hashes -r "$lock"
   _pip install -q --no-deps -e .
   echo "$stamp" >"$stamp_file"
