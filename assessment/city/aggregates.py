@@ -388,7 +388,13 @@ def _levels_hidden(grid: _Grid, cell_hidden: np.ndarray, total_levels_hidden: np
 
 
 def _total_cell(grid: _Grid, instrument: Instrument, k: int) -> tuple[Cell, np.ndarray]:
-    total_levels_hidden = suppression.one_way(grid.levels[0], k)
+    """The total and its hidden level counts. A line whose every business sits in one hidden count
+    (a total of fewer than k, all at one level) cannot be protected beside a published total: all its
+    counts are hidden then, as every caller (a refused period, a quarter's trend) must show it."""
+    try:
+        total_levels_hidden = suppression.one_way(grid.levels[0], k)
+    except suppression.CannotProtect:
+        total_levels_hidden = np.ones(grid.levels.shape[1], dtype=bool)
     cell = _cells(grid, np.zeros(1, dtype=bool), instrument, total_levels_hidden[None, :], k)[0]
     return cell, total_levels_hidden
 

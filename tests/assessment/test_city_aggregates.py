@@ -228,6 +228,15 @@ def test_trend_counts_each_quarter_s_latest_rounds(session):
     assert [r.cell.n for r in year.rows] == [6, 7, None, None]  # Q3 and Q4: empty, hidden
 
 
+def test_a_refused_filter_set_of_one_level_hides_the_trend_rather_than_failing(session):
+    # F: 3 businesses, all "developing" (40): refused; its total's level line holds one hidden count
+    # and nothing to hide beside it, so the total's levels are hidden whole instead of published
+    city(session, {("G", "micro", "00004"): [40] * 10, ("F", "micro", "00004"): [40] * 3})
+    table = aggregates.trend(session, period(vsic_section="F"), K, use_cache=False)
+    assert table.total.suppressed and table.total.level_counts is None
+    assert [r.cell.suppressed for r in table.rows] == [True]
+
+
 def test_the_real_close_sets_the_flags_the_city_reads(session):
     when = datetime(2026, 3, 31, 18, 30, tzinfo=UTC)  # 1 April in Hanoi: the second quarter
     owner = make_owner(session)
