@@ -585,6 +585,25 @@ class CityTarget(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
+class CitySnapshot(SQLModel, table=True):
+    """A period's city figures as the department published them: the dashboard's tables with no
+    filter, frozen (``body``, JSON). Late rounds change the live view, never a snapshot; a period is
+    published once per questionnaire version, after it has ended."""
+
+    __tablename__ = "city_snapshot"
+    __table_args__ = (UniqueConstraint("instrument_id", "instrument_version", "period", name="uq_city_snapshot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_id: str = Field(max_length=64)
+    instrument_version: str = Field(max_length=16)
+    period: str = Field(max_length=7)
+    k: int
+    businesses: int | None = None
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    published_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), nullable=True))
+    published_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
 class ApiToken(SQLModel, table=True):
     """A bearer token an admin issued for the read-only JSON API (the city's aggregates). Only the
     SHA-256 of the token is kept: the token itself is shown once, when it is made. ``prefix`` (its

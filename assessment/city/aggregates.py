@@ -404,11 +404,11 @@ def _cell(data: dict[str, Any]) -> Cell:
     return Cell(**data)
 
 
-def _encode_table(table: Table) -> dict[str, Any]:
+def encode_table(table: Table) -> dict[str, Any]:
     return asdict(table)
 
 
-def _decode_table(data: dict[str, Any]) -> Table:
+def decode_table(data: dict[str, Any]) -> Table:
     return Table(tuple(data["group_by"]), [Row(r["keys"], _cell(r["cell"])) for r in data["rows"]],
                  _cell(data["total"]), data["refused"], data["k"])
 
@@ -418,7 +418,7 @@ def _cached(session: Session, filters: Filters, asked: list[Any], compute: Calla
     if not use_cache:
         return compute()
     return city_cache.remember(session, filters.instrument, filters.version, [asdict(filters), *asked], compute,
-                               _encode_table, _decode_table)
+                               encode_table, decode_table)
 
 
 def aggregate(session: Session, filters: Filters, group_by: tuple[str, ...], k: int, *,

@@ -19,6 +19,7 @@ Every cell that changes something runs in a freshly built world, so no cell sees
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,8 +27,20 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from assessment import accounts, api_tokens, cohorts, mail, people, resets, rounds, signup
-from assessment.models import Assessment, AssessmentRound, CohortAction, JoinRequest, User, utcnow
+from assessment import (
+    accounts,
+    api_tokens,
+    city_dashboard,
+    city_snapshots,
+    cohorts,
+    mail,
+    people,
+    resets,
+    rounds,
+    signup,
+)
+from assessment.city.aggregates import Filters
+from assessment.models import Assessment, AssessmentRound, CitySnapshot, CohortAction, JoinRequest, User, utcnow
 from tests.conftest import Browser, _empty_tables
 from tests.factories import answer_all, make_business, start, submitted
 from web.deps import SESSION_COOKIE
@@ -181,6 +194,11 @@ ROWS: list[Row] = [
     row("POST", "/city/targets", **{"-": only("D_M", 422)}),  # no level chosen
     row("GET", "/city/charts/{kind}.svg", city=only("D_M", 200)),
     row("GET", "/city/exports/{table}.{fmt}", city=only("D_M", 200)),
+    row("GET", "/city/snapshots", **{"-": only("D_M", 200)}),
+    row("POST", "/city/snapshots", **{"-": only("D_M", 422)}),  # the default period is the current one: not ended
+    row("GET", "/city/snapshots/{snapshot_id}", snap=only("D_M", 200)),
+    row("GET", "/city/snapshots/{snapshot_id}/charts/{kind}.svg", snap=only("D_M", 200)),
+    row("GET", "/city/snapshots/{snapshot_id}/exports/{table}.{fmt}", snap=only("D_M", 200)),
     row("GET", "/api/v1/aggregates", **{"-": only("D_M_K", 400, anon=401)}),  # after the access check: no group_by
     row("GET", "/api/v1/openapi.json", **{"-": e(200, anon=200)}),  # the schema holds no figures
     row("GET", "/admin/api-tokens", **{"-": only("M", 200)}),
@@ -245,6 +263,11 @@ def build_world(engine, settings) -> World:
         s.add(users["U"])
         s.commit()
         version = x_closed.instrument_version
+        published = Filters("quick-check", version, "2025-Q1")  # a period with nothing in it: frozen as refused
+        snapshot = CitySnapshot(instrument_id="quick-check", instrument_version=version, period=published.period, k=5,
+                                body=json.dumps(city_snapshots.encode(city_dashboard.dashboard(s, published, 5))))
+        s.add(snapshot)
+        s.commit()
         ids: dict[str, dict[str, Any]] = {
             "-": {},
             "X": {"business_id": x.id, "instrument_id": "quick-check", "version": version, "request_id": request.id},
@@ -269,6 +292,7 @@ def build_world(engine, settings) -> World:
             "C2y": {"cohort_id": c2.id, "business_id": y.id, "action_id": action.id, "kind": "levels",
                     "table": "members", "fmt": "csv"},
             "city": {"kind": "levels", "table": "sections", "fmt": "csv"},
+            "snap": {"snapshot_id": snapshot.id, "kind": "levels", "table": "sections", "fmt": "csv"},
             "token": {"token_id": issued.token.id},
         }
         assert y_closed.id and s.exec(select(Assessment)).all()

@@ -65,18 +65,6 @@ def build_city(session: Session) -> None:
             answered(session, business, chosen, owner=owner, now=WHEN)
 
 
-@pytest.fixture
-def city(session):
-    build_city(session)
-    return session
-
-
-@pytest.fixture
-def department(client, session):
-    accounts.create_user(session=session, email="dept@example.vn", password=PASSWORD, role="department",
-                         language="en")
-    assert login(client, "dept@example.vn").status_code == 303
-    return client
 
 
 def soup(response) -> BeautifulSoup:

@@ -20,27 +20,16 @@ from sqlmodel import Session, select
 from assessment import accounts, api_tokens
 from assessment.models import ApiToken, AuditEvent
 from tests.factories import PASSWORD, login
-from tests.web.test_city import QUERY, build_city
+from tests.web.test_city import QUERY
 from web.routes.api import AggregatesOut, ErrorOut
 
 API = "/api/v1/aggregates"
-
-
-@pytest.fixture
-def city(session):
-    build_city(session)
-    return session
 
 
 def person(client, session, role: str):
     accounts.create_user(session=session, email=f"{role}@example.vn", password=PASSWORD, role=role, language="en")
     assert login(client, f"{role}@example.vn").status_code == 303
     return client
-
-
-@pytest.fixture
-def department(client, session):
-    return person(client, session, "department")
 
 
 def rows_by(body: dict, key: str) -> dict[str, dict]:

@@ -9,7 +9,7 @@ URL: the filter form swaps the dashboard in place with HTMX and pushes the canon
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,16 +17,25 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from assessment import city_dashboard, city_exports, exports, reference
+from assessment import city_dashboard, city_exports, city_snapshots, exports, reference
 from assessment.city import aggregates
-from assessment.city.aggregates import Filters, Table
+from assessment.city.aggregates import Filters, Share, Table
 from assessment.city_dashboard import TABLES, Dashboard
 from assessment.messages import N_, FormErrors
-from assessment.models import utcnow
+from assessment.models import CitySnapshot, CityTarget, utcnow
 from assessment.sizing import SIZES
 from questionnaires import loader
 from web import charts, city_charts
-from web.deps import CurrentUser, FormDep, SessionDep, SettingsDep, audit_access, client_address, require_roles
+from web.deps import (
+    CurrentUser,
+    FormDep,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    audit_access,
+    client_address,
+    require_roles,
+)
 from web.i18n import translate
 from web.templating import is_htmx, render
 
@@ -89,7 +98,9 @@ def _page_context(session: Session, request: Request, filters: Filters, view: Da
     instrument = filters.definition
     query = urlencode(city_dashboard.query_of(filters) | {"level": view.level})
     return {
-        "filters": filters, "view": view, "k": k, "instrument": instrument, "query": query,
+        "filters": filters, "view": view, "k": k, "instrument": instrument, "query": query, "base": "/city",
+        "snapshot": None, "published": city_snapshots.find(session, filters.unfiltered),
+        "publishable": filters == filters.unfiltered and city_snapshots.ended(filters),
         "instruments": [(i, list(versions)) for i, versions in loader.bundled().items()],
         "titles": {i: loader.latest(i).title for i in loader.bundled()},
         "periods": city_dashboard.periods(session, filters.instrument, filters.version),
@@ -138,11 +149,11 @@ def set_target(request: Request, session: SessionDep, settings: SettingsDep, use
     return RedirectResponse(_url(filters, level=values["level"]), status_code=303)
 
 
-def _chart(kind: str, session: Session, filters: Filters, k: int, lang: str) -> Any:
-    instrument = filters.definition
+def _chart(kind: str, table_of: Callable[[str], Table], instrument: Any, k: int, lang: str) -> Any:
+    """One chart of the view from its tables (``table_of(name)``: the live ones or a snapshot's)."""
     hidden_label = translate(lang, "Hidden: fewer than %(k)d businesses") % {"k": k}
     if kind in ("levels", "dimensions"):
-        total = city_dashboard.table(session, filters, "sizes", k).total
+        total = table_of("sizes").total
         if kind == "levels":
             counts = total.level_counts or {}
             return city_charts.bars([lv.name.get(lang) for lv in instrument.levels],
@@ -152,18 +163,18 @@ def _chart(kind: str, session: Session, filters: Filters, k: int, lang: str) -> 
         return city_charts.bars([d.name.get(lang) for d in instrument.dimensions],
                                 [means.get(d.id) for d in instrument.dimensions], lang=lang, hidden_label=hidden_label)
     if kind == "heatmap":
-        table = city_dashboard.table(session, filters, "sections", k)
+        table = table_of("sections")
         return city_charts.heatmap(
             [r.keys["vsic_section"] for r in table.rows], [d.name.get(lang) for d in instrument.dimensions],
             [[(r.cell.dimension_means or {}).get(d.id) for d in instrument.dimensions] for r in table.rows],
             lang=lang, hidden_label=hidden_label)
     if kind == "trend":
-        table = city_dashboard.table(session, filters, "quarters", k)
+        table = table_of("quarters")
         return city_charts.trend([r.keys["quarter"] for r in table.rows], [r.cell.mean_overall for r in table.rows],
                                  lang=lang, hidden_label=hidden_label)
     name = {"wards": "wards", "districts": "districts", "areas": "areas", "sizes": "sizes"}[kind]
     key = TABLES[name][0]
-    rows = city_dashboard.ranked(city_dashboard.table(session, filters, name, k))
+    rows = city_dashboard.ranked(table_of(name))
     if kind == "wards":  # 126 wards: the published ones, the ends of the ranking when there are many
         rows = [r for r in rows if not r.cell.suppressed]
         if len(rows) > 2 * WARD_CHART_ENDS:
@@ -181,7 +192,8 @@ def chart(request: Request, session: SessionDep, settings: SettingsDep, kind: st
     if refused is not None:  # the page shows no chart then; one asked for anyway says why
         fig = city_charts.message(translate(request.state.lang, refused) % {"k": settings.min_cell})
     else:
-        fig = _chart(kind, session, filters, settings.min_cell, request.state.lang)
+        fig = _chart(kind, lambda name: city_dashboard.table(session, filters, name, settings.min_cell),
+                     filters.definition, settings.min_cell, request.state.lang)
     return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
 
 
@@ -192,22 +204,96 @@ def export(request: Request, session: SessionDep, settings: SettingsDep, user: C
     if table not in EXPORTS or fmt not in ("csv", "xlsx"):
         raise HTTPException(status_code=404)
     filters = _filters(session, request.query_params)
-    k, now, lang = settings.min_cell, utcnow(), request.state.lang
-    if table == "overview":
-        target = city_dashboard.target_of(session, filters.definition)
-        try:
-            level = city_dashboard.level_followed(filters.definition, request.query_params.get("level"), target)
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
-        data = city_exports.overview(city_dashboard.table(session, filters, "sizes", k),
-                                     aggregates.share_at_or_above(session, filters, level, k), level, target,
-                                     filters, now=now)
-    else:
-        data = city_exports.grouped(city_dashboard.table(session, filters, table, k), filters, name=table, now=now,
-                                    lang=lang)
+    k = settings.min_cell
+    target = city_dashboard.target_of(session, filters.definition)
+    try:
+        level = city_dashboard.level_followed(filters.definition, request.query_params.get("level"), target)
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    share = aggregates.share_at_or_above(session, filters, level, k) if table == "overview" else None
     audit_access(request, session, user, "city.export", "city", f"{table}:{_audit_id(filters)}"[:40])
-    name = f"city-{table}-{filters.instrument}-{filters.version}-{filters.period}.{fmt}"
+    return _download(table, fmt, filters, lambda name: city_dashboard.table(session, filters, name, k), share, level,
+                     target, request.state.lang)
+
+
+def _download(table: str, fmt: str, filters: Filters, table_of: Callable[[str], Table], share: Share | None,
+              level: str, target: CityTarget | None, lang: str, *, name_suffix: str = "") -> Response:
+    """A table of the view (live or a snapshot's), or its overview, as a CSV or XLSX download."""
+    now = utcnow()
+    if table == "overview":
+        assert share is not None
+        data = city_exports.overview(table_of("sizes"), share, level, target, filters, now=now)
+    else:
+        data = city_exports.grouped(table_of(table), filters, name=table, now=now, lang=lang)
+    name = f"city-{table}-{filters.instrument}-{filters.version}-{filters.period}{name_suffix}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if fmt == "csv":
         return Response(exports.to_csv(data), media_type=exports.CSV_MEDIA_TYPE, headers=headers)
     return Response(exports.to_xlsx(data, sheet_title=table), media_type=exports.XLSX_MEDIA_TYPE, headers=headers)
+
+
+# -- published periods ----------------------------------------------------------------------------
+@router.post("/snapshots")
+def publish(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+            form: FormDep) -> Response:
+    """Freeze the period's city figures as the view shows them now (no filter)."""
+    values = {k: str(form.get(k) or "") for k in ("instrument", "version", "period", *city_dashboard.FILTER_KEYS)}
+    filters = _filters(session, values)
+    try:
+        snapshot = city_snapshots.publish(session=session, user=user, filters=filters,
+                                          level=str(form.get("level") or "") or None, k=settings.min_cell,
+                                          client=client_address(request))
+    except (FormErrors, ValueError) as exc:
+        session.rollback()
+        errors = exc.errors if isinstance(exc, FormErrors) else {"period": str(exc)}
+        view = city_dashboard.dashboard(session, filters, settings.min_cell)
+        return render(request, "city.html", _page_context(session, request, filters, view, settings.min_cell,
+                                                          errors=errors, values=values), status_code=422)
+    return RedirectResponse(f"/city/snapshots/{snapshot.id}", status_code=303)
+
+
+@router.get("/snapshots")
+def snapshots(request: Request, session: SessionDep) -> Response:
+    titles = {i: loader.latest(i).title for i in loader.bundled()}
+    return render(request, "city_snapshots.html", {"snapshots": city_snapshots.listed(session), "titles": titles})
+
+
+def _snapshot(session: Session, snapshot_id: int) -> CitySnapshot:
+    snapshot = session.get(CitySnapshot, snapshot_id)
+    if snapshot is None:
+        raise HTTPException(status_code=404)
+    return snapshot
+
+
+@router.get("/snapshots/{snapshot_id}")
+def snapshot(request: Request, session: SessionDep, user: CurrentUser, snapshot_id: RowId) -> Response:
+    """A published period, rendered by the live view's template from its frozen tables."""
+    published = _snapshot(session, snapshot_id)
+    view = city_snapshots.view_of(published)
+    audit_access(request, session, user, "city.view", "city", f"snapshot-{published.id}")
+    context = _page_context(session, request, view.filters, view, published.k, base=f"/city/snapshots/{published.id}",
+                            snapshot=published, published=published, publishable=False)
+    context["query"] = ""
+    return render(request, "city.html", context)
+
+
+@router.get("/snapshots/{snapshot_id}/charts/{kind}.svg")
+def snapshot_chart(request: Request, session: SessionDep, snapshot_id: RowId, kind: str) -> Response:
+    if kind not in CHARTS:
+        raise HTTPException(status_code=404)
+    published = _snapshot(session, snapshot_id)
+    view = city_snapshots.view_of(published)
+    fig = _chart(kind, view.tables.__getitem__, view.filters.definition, published.k, request.state.lang)
+    return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/snapshots/{snapshot_id}/exports/{table}.{fmt}")
+def snapshot_export(request: Request, session: SessionDep, user: CurrentUser, snapshot_id: RowId, table: str,
+                    fmt: str) -> Response:
+    if table not in EXPORTS or fmt not in ("csv", "xlsx"):
+        raise HTTPException(status_code=404)
+    published = _snapshot(session, snapshot_id)
+    view = city_snapshots.view_of(published)
+    audit_access(request, session, user, "city.export", "city", f"{table}:snapshot-{published.id}"[:40])
+    return _download(table, fmt, view.filters, view.tables.__getitem__, view.share, view.level, view.target,
+                     request.state.lang, name_suffix="-published")

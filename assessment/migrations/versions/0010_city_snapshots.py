@@ -1,4 +1,7 @@
-"""city snapshots
+"""city snapshots: a period's figures as the department published them
+
+``city_snapshot``: per questionnaire version and ended period, the dashboard's unfiltered tables as
+JSON, kept as published (late rounds change the live view only).
 
 Revision ID: 0010
 Revises: 0009
@@ -6,8 +9,9 @@ Revises: 0009
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+from sqlmodel.sql.sqltypes import AutoString as String
 
 revision = "0010"
 down_revision = "0009"
@@ -16,8 +20,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "city_snapshot",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instrument_id", String(length=64), nullable=False),
+        sa.Column("instrument_version", String(length=16), nullable=False),
+        sa.Column("period", String(length=7), nullable=False),
+        sa.Column("k", sa.Integer(), nullable=False),
+        sa.Column("businesses", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("published_by", sa.Integer(), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["published_by"], ["user.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("instrument_id", "instrument_version", "period", name="uq_city_snapshot"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("city_snapshot")
