@@ -53,6 +53,7 @@ ACTIONS: dict[str, str] = {
     "city.export": N_("downloaded the city's figures"),
     "city.target": N_("set the city's target"),
     "city.publish": N_("published the city's figures for a period"),
+    "city.population": N_("uploaded the registered enterprises"),
     "city.api": N_("read the city's figures through the API"),
     "api_token.create": N_("issued an API token"),
     "api_token.revoke": N_("revoked an API token"),

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from assessment import audit, reference, rounds
-from assessment.city import aggregates
+from assessment.city import aggregates, coverage
 from assessment.city.aggregates import Filters, Row, Share, Table
 from assessment.messages import N_, FormErrors
 from assessment.models import CityTarget, CityUnit, User, utcnow
@@ -154,6 +154,36 @@ def dashboard(session: Session, filters: Filters, k: int, *, level: str | None =
     tables = {name: table(session, filters, name, k) for name in TABLES}
     return Dashboard(filters, k, tables, aggregates.share_at_or_above(session, filters, followed, k), followed,
                      target)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The view beside the registered enterprises (``assessment.city.coverage``): how many are
+    registered under the filters, each table row's coverage in percent (None: hidden or nobody
+    registered) and the post-stratified mean."""
+
+    registered: int
+    covered: dict[str, dict[str, float | None]]  # table name -> key value -> percent
+    weighted: coverage.Weighted
+    uploaded_at: datetime | None
+
+
+def coverage_of(session: Session, view: Dashboard) -> Coverage | None:
+    """The live view's coverage; None before a population was uploaded or when the view is refused."""
+    filters = view.filters
+    registered = coverage.total(session, filters)
+    if registered is None or view.refused is not None:
+        return None
+    covered: dict[str, dict[str, float | None]] = {}
+    for name, (key,) in TABLES.items():
+        if name == "quarters":
+            continue
+        population = coverage.registered(session, filters, key)
+        covered[name] = {r.keys[key]: coverage.share(r.cell.n, population.get(r.keys[key]))
+                         for r in view.tables[name].rows}
+    weighted = coverage.weighted_mean(session, filters, view.k)
+    assert weighted is not None  # a population is there
+    return Coverage(registered, covered, weighted, coverage.uploaded_at(session))
 
 
 def ranked(table: Table) -> list[Row]:

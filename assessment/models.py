@@ -604,6 +604,20 @@ class CitySnapshot(SQLModel, table=True):
     published_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
+class CityPopulation(SQLModel, table=True):
+    """The registered enterprises per ward, VSIC section and size class, as the department uploads
+    them (a CSV from the business register): the denominators of the city view's coverage and the
+    weights of its post-stratified mean (docs/method.md section 11). Replaced whole by each upload."""
+
+    __tablename__ = "city_population"
+    __table_args__ = (CheckConstraint("enterprises >= 0", name="ck_city_population_enterprises"),)
+    ward_code: str = Field(primary_key=True, max_length=5)
+    vsic_section: str = Field(primary_key=True, max_length=1)
+    size_class: str = Field(primary_key=True, max_length=8)
+    enterprises: int
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
 class ApiToken(SQLModel, table=True):
     """A bearer token an admin issued for the read-only JSON API (the city's aggregates). Only the
     SHA-256 of the token is kept: the token itself is shown once, when it is made. ``prefix`` (its

@@ -162,7 +162,7 @@ def district_of(ward_code: str) -> str:
     return reference.wards()[ward_code].main_district
 
 
-def _wards_in(filters: Filters) -> list[str]:
+def wards_in(filters: Filters) -> list[str]:
     codes = list(reference.wards())
     if filters.ward is not None:
         codes = [filters.ward]
@@ -174,11 +174,11 @@ def _wards_in(filters: Filters) -> list[str]:
 def _domain(key: str, filters: Filters, quarters: Sequence[int]) -> list[str]:
     """Every value of ``key`` under ``filters`` (an empty group included)."""
     if key == "ward":
-        return _wards_in(filters)
+        return wards_in(filters)
     if key == "district":
-        return list(dict.fromkeys(district_of(c) for c in _wards_in(filters)))
+        return list(dict.fromkeys(district_of(c) for c in wards_in(filters)))
     if key == "area":
-        return [a for a in AREAS if any(reference.wards()[c].type == a for c in _wards_in(filters))]
+        return [a for a in AREAS if any(reference.wards()[c].type == a for c in wards_in(filters))]
     if key == "vsic_section":
         return [filters.vsic_section] if filters.vsic_section else list(reference.sections())
     if key == "size_class":
@@ -216,7 +216,7 @@ def _filter_where(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.size_class is not None:
         where.append(U.size_class == filters.size_class)
     if filters.ward is not None or filters.district is not None:
-        where.append(U.ward_code.in_(_wards_in(filters)))
+        where.append(U.ward_code.in_(wards_in(filters)))
     return where
 
 
@@ -256,6 +256,20 @@ def _fetch(session: Session, filters: Filters, sql_keys: Sequence[str], *, by_qu
         dim_sum=table[:, 3:3 + n_dims], dim_n=table[:, 3 + n_dims:].astype(np.int64))
 
 
+def strata(session: Session, filters: Filters) -> dict[tuple[str, str], tuple[int, float]]:
+    """Per (VSIC section, size class) under ``filters``: the businesses with an overall score and
+    that score's sum. Unprotected figures, for the post-stratified mean alone
+    (``assessment.city.coverage``), which publishes only a combination of groups of at least k."""
+    units = _fetch(session, filters, ("vsic_section", "size_class"), by_quarter=False)
+    out: dict[tuple[str, str], tuple[int, float]] = {}
+    for (section, size), n, total in zip(units.keys, units.score_n, units.score_sum, strict=True):
+        if section is None or size is None:
+            continue
+        before = out.get((section, size), (0, 0.0))
+        out[(section, size)] = (before[0] + int(n), before[1] + float(total))
+    return out
+
+
 def _counts(session: Session, filters: Filters) -> tuple[int, int]:
     """Businesses under ``filters`` and in the unfiltered period: counts that an index answers alone
     (the primary key's prefix, and ix_city_unit_sector or ix_city_unit_ward for the filters)."""
@@ -280,7 +294,7 @@ def refusal(session: Session, filters: Filters, k: int) -> str | None:
 
 
 # -- from SQL groups to the table's cells -------------------------------------------------------
-def _key_value(key: str, raw: Any) -> str:
+def key_value(key: str, raw: Any) -> str:
     if key == "district":
         return district_of(raw) if raw in reference.wards() else ""
     if key == "area":
@@ -302,7 +316,7 @@ def _index(key_rows: list[tuple[Any, ...]], sql_keys: Sequence[str], group_by: S
     for r, row in enumerate(key_rows):  # one pass over the groups (a few hundred), not the rounds
         index = 0
         for g, key in enumerate(group_by):
-            i = lookup[g].get(_key_value(key, row[position[_SQL_KEY[key].key]]))
+            i = lookup[g].get(key_value(key, row[position[_SQL_KEY[key].key]]))
             if i is None:
                 inside[r] = False
                 break
@@ -449,7 +463,7 @@ def _table(session: Session, filters: Filters, group_by: tuple[str, ...], k: int
     geo = [g for g in GEOGRAPHY if g in group_by]
     sql_keys = tuple(("ward",) if geo else ()) + tuple(g for g in group_by if g not in GEOGRAPHY)
     units = _fetch(session, filters, sql_keys, by_quarter=False)
-    wards = _wards_in(filters)
+    wards = wards_in(filters)
     domains = {g: _domain(g, filters, filters.quarters) for g in (*group_by, "ward")}
     n_levels, n_dims = len(instrument.levels), len(instrument.dimensions)
     total_grid = _grid(units, sql_keys, (), domains, n_levels, n_dims)
@@ -493,7 +507,7 @@ def _by_quarter(session: Session, filters: Filters, group_by: tuple[str, ...], k
     total, _ = _total_cell(_grid(_fetch(session, filters, (), by_quarter=False), (), (), domains, n_levels, n_dims),
                            instrument, k)
     rows: list[Row] = []
-    wards = _wards_in(filters)
+    wards = wards_in(filters)
     unfiltered = _quarter_counts(session, filters, quarters) if _filter_where(filters) else {}
     for quarter, label in zip(quarters, domains["quarter"], strict=True):
         one = {**domains, "quarter": [label]}

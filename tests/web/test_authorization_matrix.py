@@ -194,6 +194,8 @@ ROWS: list[Row] = [
     row("POST", "/city/targets", **{"-": only("D_M", 422)}),  # no level chosen
     row("GET", "/city/charts/{kind}.svg", city=only("D_M", 200)),
     row("GET", "/city/exports/{table}.{fmt}", city=only("D_M", 200)),
+    row("POST", "/city/population", **{"-": only("D_M", 422)}),  # no file chosen
+    row("GET", "/city/population.csv", **{"-": only("D_M", 200)}),
     row("GET", "/city/snapshots", **{"-": only("D_M", 200)}),
     row("POST", "/city/snapshots", **{"-": only("D_M", 422)}),  # the default period is the current one: not ended
     row("GET", "/city/snapshots/{snapshot_id}", snap=only("D_M", 200)),

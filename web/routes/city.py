@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from assessment import city_dashboard, city_exports, city_snapshots, exports, reference
-from assessment.city import aggregates
+from assessment.city import aggregates, coverage
 from assessment.city.aggregates import Filters, Share, Table
 from assessment.city_dashboard import TABLES, Dashboard
 from assessment.messages import N_, FormErrors
@@ -100,6 +101,7 @@ def _page_context(session: Session, request: Request, filters: Filters, view: Da
     return {
         "filters": filters, "view": view, "k": k, "instrument": instrument, "query": query, "base": "/city",
         "snapshot": None, "published": city_snapshots.find(session, filters.unfiltered),
+        "coverage": city_dashboard.coverage_of(session, view), "problems": [],
         "publishable": filters == filters.unfiltered and city_snapshots.ended(filters),
         "instruments": [(i, list(versions)) for i, versions in loader.bundled().items()],
         "titles": {i: loader.latest(i).title for i in loader.bundled()},
@@ -232,6 +234,33 @@ def _download(table: str, fmt: str, filters: Filters, table_of: Callable[[str], 
     return Response(exports.to_xlsx(data, sheet_title=table), media_type=exports.XLSX_MEDIA_TYPE, headers=headers)
 
 
+# -- the registered enterprises -------------------------------------------------------------------
+@router.post("/population")
+def upload_population(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                      form: FormDep) -> Response:
+    """Replace the registered enterprises with an uploaded CSV; a wrong file changes nothing and the
+    page lists what is wrong, row and column."""
+    upload = form.get("file")
+    data = upload.file.read(coverage.MAX_BYTES + 1) if isinstance(upload, StarletteUpload) else b""
+    filters = _filters(session, {k: str(form.get(k) or "") for k in ("instrument", "version", "period",
+                                                                      *city_dashboard.FILTER_KEYS)})
+    try:
+        coverage.replace(session=session, user=user, rows=coverage.parse(data), client=client_address(request))
+    except coverage.PopulationErrors as exc:
+        view = city_dashboard.dashboard(session, filters, settings.min_cell)
+        return render(request, "city.html", _page_context(session, request, filters, view, settings.min_cell,
+                                                          problems=exc.problems), status_code=422)
+    return RedirectResponse(_url(filters) + "#coverage", status_code=303)
+
+
+@router.get("/population.csv")
+def population(session: SessionDep) -> Response:
+    """The registered enterprises as uploaded (with no upload: the header alone, a template to fill)."""
+    return Response(exports.to_csv(coverage.as_table(session)), media_type=exports.CSV_MEDIA_TYPE,
+                    headers={"Content-Disposition": 'attachment; filename="city-population.csv"',
+                             "Cache-Control": "no-store"})
+
+
 # -- published periods ----------------------------------------------------------------------------
 @router.post("/snapshots")
 def publish(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
@@ -272,7 +301,7 @@ def snapshot(request: Request, session: SessionDep, user: CurrentUser, snapshot_
     view = city_snapshots.view_of(published)
     audit_access(request, session, user, "city.view", "city", f"snapshot-{published.id}")
     context = _page_context(session, request, view.filters, view, published.k, base=f"/city/snapshots/{published.id}",
-                            snapshot=published, published=published, publishable=False)
+                            snapshot=published, published=published, publishable=False, coverage=None)
     context["query"] = ""
     return render(request, "city.html", context)
 
