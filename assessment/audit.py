@@ -51,6 +51,7 @@ ACTIONS: dict[str, str] = {
     # the department
     "city.view": N_("read the city's figures"),
     "city.export": N_("downloaded the city's figures"),
+    "city.briefing": N_("downloaded the city's PDF briefing"),
     "city.target": N_("set the city's target"),
     "city.api": N_("read the city's figures through the API"),
     "api_token.create": N_("issued an API token"),

@@ -181,6 +181,7 @@ ROWS: list[Row] = [
     row("POST", "/city/targets", **{"-": only("D_M", 422)}),  # no level chosen
     row("GET", "/city/charts/{kind}.svg", city=only("D_M", 200)),
     row("GET", "/city/exports/{table}.{fmt}", city=only("D_M", 200)),
+    row("GET", "/city/briefing.pdf", **{"-": only("D_M", 200)}),  # too few businesses: a PDF saying so
     row("GET", "/api/v1/aggregates", **{"-": only("D_M_K", 400, anon=401)}),  # after the access check: no group_by
     row("GET", "/api/v1/openapi.json", **{"-": e(200, anon=200)}),  # the schema holds no figures
     row("GET", "/admin/api-tokens", **{"-": only("M", 200)}),
