@@ -152,7 +152,7 @@ def briefing_pdf(*, view: Dashboard, lang: str, department: str, now: datetime) 
                if r.keys["vsic_section"] in sections else r.keys["vsic_section"],
                _count(r.cell, lang), formatting.score(r.cell.mean_overall, lang)]
               for r in view.tables["sections"].rows],
-             widths=(110, 40, 30), align=("LEFT", "RIGHT", "RIGHT"))
+             widths=(92, 48, 40), align=("LEFT", "RIGHT", "RIGHT"))
 
     # -- charts -----------------------------------------------------------------------------------
     n = _count(total, lang)
