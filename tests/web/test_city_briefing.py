@@ -7,16 +7,21 @@ roles 404; every download audited."""
 
 from __future__ import annotations
 
+import io
 import subprocess
+from urllib.parse import parse_qsl
 
 import pytest
 from bs4 import BeautifulSoup
+from PIL import Image
 from sqlmodel import Session, select
 
-from assessment import accounts
+from assessment import accounts, city_dashboard
 from assessment.models import AuditEvent, CityTarget
 from tests.factories import PASSWORD, login
 from tests.web.test_city import QUERY, build_city
+from web import charts, city_charts
+from web.pdf_document import CHART_DPI
 
 URL = "/city/briefing.pdf"
 TITLE_VI = "Bản tóm tắt mức độ sẵn sàng chuyển đổi số toàn thành phố"
@@ -187,3 +192,18 @@ def test_other_roles_get_404(city, client, session, role):
 def test_nobody_logged_in_is_sent_to_log_in(client):
     response = client.get(f"{URL}?{QUERY}")
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_the_charts_are_the_dashboards_drawn_by_the_same_function(city, client, session, tmp_path):
+    """The first image is the levels chart, pixel for pixel the PNG of the figure the SVG route draws."""
+    department = reader(client, session, language="en")
+    (tmp_path / "briefing.pdf").write_bytes(department.get(f"{URL}?{QUERY}").content)
+    subprocess.run(["/usr/bin/pdfimages", "-png", "-f", "1", "-l", "9", str(tmp_path / "briefing.pdf"),
+                    str(tmp_path / "img")], check=True)
+    filters = city_dashboard.filters_from(session, dict(parse_qsl(QUERY)))
+    view = city_dashboard.dashboard(session, filters, 5)
+    expected = charts.to_png(city_charts.dashboard_chart("levels", view.tables.__getitem__, filters.definition, k=5,
+                                                         lang="en"), dpi=CHART_DPI)
+    with Image.open(tmp_path / "img-000.png") as got, Image.open(io.BytesIO(expected)) as want:
+        assert got.size == want.size
+        assert got.convert("RGB").tobytes() == want.convert("RGB").tobytes()
