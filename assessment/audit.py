@@ -51,6 +51,7 @@ ACTIONS: dict[str, str] = {
     # the department
     "city.view": N_("read the city's figures"),
     "city.export": N_("downloaded the city's figures"),
+    "city.briefing": N_("downloaded the city's PDF briefing"),
     "city.target": N_("set the city's target"),
     "city.publish": N_("published the city's figures for a period"),
     "city.population": N_("uploaded the registered enterprises"),

@@ -1,6 +1,9 @@
 """Charts of the city's tables, in the style and sizes of ``web.charts`` (the same width, fonts,
 palette and ≥ 11 px text on a 375 px phone), with suppressed figures marked, never drawn as zero: a
 hatched grey placeholder and "—" where a bar, a cell or a point would be.
+
+``dashboard_chart`` picks the table behind each of the dashboard's charts and draws it: the page's
+SVGs and the PDF briefing call it alike, so a chart reads the same on the screen and on paper.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from assessment import city_dashboard
+from assessment.city.aggregates import Table
+from assessment.city_dashboard import TABLES
+from assessment.messages import N_
+from questionnaires.schema import Instrument
 from web import formatting
 from web.charts import (
     ACCENT,
@@ -29,7 +37,12 @@ from web.charts import (
     _open_box,
     _wrap,
 )
+from web.i18n import translate
 
+#: the dashboard's charts, by the name their URL takes
+KINDS = ("levels", "dimensions", "heatmap", "wards", "districts", "areas", "sizes", "trend")
+WARD_CHART_ENDS = 10  # the ward chart: the 10 highest and the 10 lowest when more are shown
+AREA_NAMES = {"ward": N_("Inner-city wards"), "commune": N_("Suburban communes")}
 HIDDEN_FILL = "#eeeeee"
 HIDDEN_HATCH = "///"
 DASH = formatting.DASH
@@ -155,3 +168,52 @@ def message(text: str) -> Figure:
         ax.text(0.5, 0.5, _wrap(text, 42, 5), ha="center", va="center", fontsize=TEXT, color=MUTED,
                 transform=ax.transAxes)
     return fig
+
+
+# -- the dashboard's charts -----------------------------------------------------------------------------
+def group_name(key: str, value: str, lang: str) -> str:
+    """How a group's key reads on the page, its charts and the briefing, in ``lang``."""
+    if key == "area":
+        return translate(lang, AREA_NAMES.get(value, value))
+    if key == "size_class":
+        return translate(lang, value)
+    return city_dashboard.key_name(key, value, lang)
+
+
+def dashboard_chart(kind: str, table_of: Callable[[str], Table], instrument: Instrument, *, k: int,
+                    lang: str) -> Figure:
+    """The dashboard's chart ``kind`` (``KINDS``), drawn from ``table_of(name)``, the dashboard's
+    table of that name (``city_dashboard.TABLES``; already protected: a hidden cell stays hidden).
+    The levels and the dimension means are the total's; the wards chart leaves the hidden wards out
+    and shows the ends of the ranking when there are many."""
+    hidden_label = translate(lang, "Hidden: fewer than %(k)d businesses") % {"k": k}
+    if kind in ("levels", "dimensions"):
+        total = table_of("sizes").total
+        if kind == "levels":
+            counts = total.level_counts or {}
+            return bars([lv.name.get(lang) for lv in instrument.levels],
+                        [counts.get(lv.id) for lv in instrument.levels], lang=lang, counts=True,
+                        hidden_label=hidden_label)
+        means = total.dimension_means or {}
+        return bars([d.name.get(lang) for d in instrument.dimensions],
+                    [means.get(d.id) for d in instrument.dimensions], lang=lang, hidden_label=hidden_label)
+    if kind == "heatmap":
+        sections = table_of("sections")
+        return heatmap(
+            [r.keys["vsic_section"] for r in sections.rows], [d.name.get(lang) for d in instrument.dimensions],
+            [[(r.cell.dimension_means or {}).get(d.id) for d in instrument.dimensions] for r in sections.rows],
+            lang=lang, hidden_label=hidden_label)
+    if kind == "trend":
+        quarters = table_of("quarters")
+        return trend([r.keys["quarter"] for r in quarters.rows], [r.cell.mean_overall for r in quarters.rows],
+                     lang=lang, hidden_label=hidden_label)
+    if kind not in ("wards", "districts", "areas", "sizes"):
+        raise ValueError(f"unknown chart {kind!r}")
+    key = TABLES[kind][0]
+    rows = city_dashboard.ranked(table_of(kind))
+    if kind == "wards":  # 126 wards: the published ones, the ends of the ranking when there are many
+        rows = [r for r in rows if not r.cell.suppressed]
+        if len(rows) > 2 * WARD_CHART_ENDS:
+            rows = rows[:WARD_CHART_ENDS] + rows[-WARD_CHART_ENDS:]
+    return bars([group_name(key, r.keys[key], lang) for r in rows], [r.cell.mean_overall for r in rows],
+                lang=lang, hidden_label=hidden_label)

@@ -1,101 +1,25 @@
-"""The printable report of one submitted assessment, built with fpdf2.
-
-Text is set in matplotlib's bundled DejaVu Sans (regular and bold), which covers Vietnamese; every text
-is normalised to NFC so precomposed glyphs are used (fpdf2 does no shaping of combining marks here), and
-a character the font lacks (an emoji in a business name) is printed as a visible replacement mark
-rather than silently dropped. Static labels are English gettext msgids, translated through
-:func:`web.i18n.translate`; numbers and dates go through :mod:`web.formatting`, as on the pages.
+"""The printable report of one submitted assessment, set on the shared page of
+:mod:`web.pdf_document` (DejaVu Sans, NFC text, a visible mark for a character the font lacks).
+Static labels are English gettext msgids, translated through :func:`web.i18n.translate`; numbers and
+dates go through :mod:`web.formatting`, as on the pages.
 """
 
 from __future__ import annotations
 
-import io
-import unicodedata
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import markupsafe
-import matplotlib
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
 
 from assessment import reference
 from web import charts, formatting
 from web.i18n import translate
+from web.pdf_document import ACCENT, DASH, FONT, MUTED, SHADE, Document, nfc
 from web.templating import environment
 
 if TYPE_CHECKING:
     from assessment.models import Assessment, Business
     from assessment.results import Peers, ResultView
-
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-FONT = "DejaVu"
-INK = (34, 34, 34)
-MUTED = (102, 102, 102)
-ACCENT = (0, 114, 178)
-RULE = (204, 204, 204)
-SHADE = (235, 242, 248)
-DASH = formatting.DASH
-CHART_WIDTH = 125  # mm: the 5-inch figures at about their own size, so their text stays readable
-
-
-REPLACEMENT = "\ufffd"  # �, which DejaVu Sans has
-
-
-@lru_cache(maxsize=1)
-def _covered() -> frozenset[int]:
-    """The code points both report fonts can draw."""
-    regular, bold = (TTFont(FONT_DIR / name, lazy=True) for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"))
-    return frozenset(regular.getBestCmap()) & frozenset(bold.getBestCmap())
-
-
-def _nfc(text: str) -> str:
-    """NFC, with every character the fonts lack shown as the replacement mark (never dropped)."""
-    covered = _covered()
-    return "".join(c if ord(c) in covered or c in "\n\t" else REPLACEMENT for c in unicodedata.normalize("NFC", text))
-
-
-class _Report(FPDF):
-    def __init__(self, lang: str, title: str, centre: str) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.lang = lang
-        self.report_title = title
-        self.centre = centre
-        self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(auto=True, margin=18)
-        self.set_title(title)
-        self.set_creator("dxmaturity")
-        self.set_text_color(*INK)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, "", 8)
-        self.set_text_color(*MUTED)
-        page = translate(self.lang, "Page %(page)s of %(pages)s") % {"page": self.page_no(), "pages": "{nb}"}
-        self.cell(0, 5, _nfc(f"{self.centre} · {self.report_title} · {page}"), align="C")
-        self.set_text_color(*INK)
-
-    # -- building blocks ------------------------------------------------------------------------
-    def paragraph(self, text: str, size: float = 10, style: str = "", height: float = 5.0,
-                  color: tuple[int, int, int] = INK) -> None:
-        self.set_font(FONT, style, size)
-        self.set_text_color(*color)
-        self.multi_cell(0, height, _nfc(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_text_color(*INK)
-
-    def heading(self, text: str) -> None:
-        if self.get_y() > self.h - 45:  # keep a heading with what follows
-            self.add_page()
-        self.ln(4)
-        self.paragraph(text, size=12.5, style="B", height=7, color=ACCENT)
-        self.set_draw_color(*ACCENT)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.ln(2)
 
 
 def peer_sentence(peers: Peers, minimum: int, lang: str) -> str:
@@ -116,7 +40,7 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
 
     instrument = view.instrument
     title = instrument.title.get(lang)
-    pdf = _Report(lang, title, centre)
+    pdf = Document(lang, title, centre)
     pdf.add_page()
 
     # -- title block ------------------------------------------------------------------------------
@@ -144,12 +68,12 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
     level = view.level.name.get(lang) if view.level is not None else DASH
     overall = formatting.score(view.overall, lang)
     summary = _("Overall score: %(score)s / 100 · Level: %(level)s") % {"score": overall, "level": level}
-    pdf.cell(0, 9, _nfc(f"  {summary}"),
+    pdf.cell(0, 9, nfc(f"  {summary}"),
              fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if view.level is not None:
         pdf.set_font(FONT, "", 9.5)
         pdf.set_x(pdf.l_margin)
-        pdf.multi_cell(0, 5, _nfc(view.level.description.get(lang)), fill=True, padding=(1, 3, 2, 3),
+        pdf.multi_cell(0, 5, nfc(view.level.description.get(lang)), fill=True, padding=(1, 3, 2, 3),
                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_draw_color(*ACCENT)
     pdf.set_line_width(0.8)
@@ -158,16 +82,10 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
 
     # -- dimensions -------------------------------------------------------------------------------
     pdf.heading(_("Results by dimension"))
-    pdf.set_font(FONT, "", 9.5)
-    pdf.set_draw_color(*RULE)
-    headings = FontFace(family=FONT, emphasis="BOLD", color=ACCENT)
-    with pdf.table(col_widths=(100, 25, 55), text_align=("LEFT", "RIGHT", "LEFT"), line_height=6,
-                   borders_layout="HORIZONTAL_LINES", headings_style=headings,
-                   first_row_as_headings=True) as table:
-        table.row([_nfc(_("Dimension")), _nfc(_("Score")), _nfc(_("Level"))])
-        for d in view.dimensions:
-            table.row([_nfc(d.dimension.name.get(lang)), formatting.score(d.score, lang),
-                       _nfc(d.level.name.get(lang)) if d.level is not None else _nfc(_("No score"))])
+    pdf.grid([_("Dimension"), _("Score"), _("Level")],
+             [[d.dimension.name.get(lang), formatting.score(d.score, lang),
+               d.level.name.get(lang) if d.level is not None else _("No score")] for d in view.dimensions],
+             widths=(100, 25, 55), align=("LEFT", "RIGHT", "LEFT"))
 
     # -- peers ------------------------------------------------------------------------------------
     pdf.heading(_("Comparison with similar businesses"))
@@ -180,16 +98,12 @@ def report_pdf(*, view: ResultView, business: Business, assessment: Assessment, 
     figures = [charts.radar(labels, view.scores, lang=lang),
                charts.bars(labels, view.scores, [lv.min_score for lv in levels], [lv.name.get(lang) for lv in levels],
                            lang=lang)]
-    width = CHART_WIDTH
     for k, fig in enumerate(figures):
-        height = width * fig.get_figheight() / fig.get_figwidth()
-        if pdf.get_y() + height + (14 if k == 0 else 0) > pdf.page_break_trigger:
-            pdf.add_page()
-        if k == 0:
+        if k == 0:  # the heading stays with the first chart
+            if not pdf.fits(pdf.chart_height(fig) + 14):
+                pdf.add_page()
             pdf.heading(_("Charts"))
-        y = pdf.get_y()
-        pdf.image(io.BytesIO(charts.to_png(fig, dpi=200)), x=(pdf.w - width) / 2, y=y, w=width)
-        pdf.set_y(y + height + 3)
+        pdf.chart(fig)
 
     # -- recommendations --------------------------------------------------------------------------
     pdf.heading(_("Recommendations, most useful first"))

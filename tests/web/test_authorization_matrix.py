@@ -201,6 +201,7 @@ ROWS: list[Row] = [
     row("GET", "/city/snapshots/{snapshot_id}", snap=only("D_M", 200)),
     row("GET", "/city/snapshots/{snapshot_id}/charts/{kind}.svg", snap=only("D_M", 200)),
     row("GET", "/city/snapshots/{snapshot_id}/exports/{table}.{fmt}", snap=only("D_M", 200)),
+    row("GET", "/city/briefing.pdf", **{"-": only("D_M", 200)}),  # too few businesses: a PDF saying so
     row("GET", "/api/v1/aggregates", **{"-": only("D_M_K", 400, anon=401)}),  # after the access check: no group_by
     row("GET", "/api/v1/openapi.json", **{"-": e(200, anon=200)}),  # the schema holds no figures
     row("GET", "/admin/api-tokens", **{"-": only("M", 200)}),

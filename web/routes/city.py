@@ -1,5 +1,5 @@
 """The department's city view (roles department and admin; anybody else 404): the dashboard, its
-charts, its tables for download and the target the department sets.
+charts, its tables for download, its PDF briefing and the target the department sets.
 
 Every figure comes from ``assessment.city_dashboard`` (and through it ``assessment.city.aggregates``,
 which hides small cells); the routes parse the query, call it and render. The filters live in the
@@ -26,7 +26,7 @@ from assessment.messages import N_, FormErrors
 from assessment.models import CitySnapshot, CityTarget, utcnow
 from assessment.sizing import SIZES
 from questionnaires import loader
-from web import charts, city_charts
+from web import charts, city_briefing, city_charts
 from web.deps import (
     CurrentUser,
     FormDep,
@@ -42,10 +42,7 @@ from web.templating import is_htmx, render
 
 router = APIRouter(prefix="/city", dependencies=[require_roles("department", "admin")])
 SVG = "image/svg+xml"
-CHARTS = ("levels", "dimensions", "heatmap", "wards", "districts", "areas", "sizes", "trend")
 EXPORTS = ("overview", *TABLES)
-WARD_CHART_ENDS = 10  # the ward chart: the 10 highest and the 10 lowest when more are shown
-AREA_NAMES = {"ward": N_("Inner-city wards"), "commune": N_("Suburban communes")}
 EXPORT_LABELS = {"overview": N_("overview: levels, dimensions, share and target"), "sections": N_("by sector"),
                  "sizes": N_("by size class"), "wards": N_("by ward or commune"), "districts": N_("by former district"),
                  "areas": N_("wards and communes"), "quarters": N_("per quarter")}
@@ -81,16 +78,8 @@ def _url(filters: Filters, **extra: str) -> str:
 
 def _rows(table: Table, key: str, lang: str) -> list[dict[str, Any]]:
     """A table's rows for the page, ranked (``city_dashboard.ranked``), each with its name."""
-    return [{"key": r.keys[key], "name": _name(key, r.keys[key], lang), "cell": r.cell}
+    return [{"key": r.keys[key], "name": city_charts.group_name(key, r.keys[key], lang), "cell": r.cell}
             for r in city_dashboard.ranked(table)]
-
-
-def _name(key: str, value: str, lang: str) -> str:
-    if key == "area":
-        return translate(lang, AREA_NAMES.get(value, value))
-    if key == "size_class":
-        return translate(lang, value)
-    return city_dashboard.key_name(key, value, lang)
 
 
 def _page_context(session: Session, request: Request, filters: Filters, view: Dashboard, k: int,
@@ -108,7 +97,7 @@ def _page_context(session: Session, request: Request, filters: Filters, view: Da
         "periods": city_dashboard.periods(session, filters.instrument, filters.version),
         "sections": list(reference.sections().values()), "sizes": SIZES,
         "wards": sorted(reference.wards().values(), key=lambda w: w.name(lang)),
-        "districts": aggregates.districts(), "area_names": AREA_NAMES,
+        "districts": aggregates.districts(), "area_names": city_charts.AREA_NAMES,
         "rows": {name: _rows(view.tables[name], TABLES[name][0], lang) for name in TABLES if name != "quarters"},
         "exports": EXPORTS, "export_labels": EXPORT_LABELS, "filter_query": city_dashboard.query_of(filters),
         "errors": {}, "values": {}, **extra,
@@ -151,51 +140,18 @@ def set_target(request: Request, session: SessionDep, settings: SettingsDep, use
     return RedirectResponse(_url(filters, level=values["level"]), status_code=303)
 
 
-def _chart(kind: str, table_of: Callable[[str], Table], instrument: Any, k: int, lang: str) -> Any:
-    """One chart of the view from its tables (``table_of(name)``: the live ones or a snapshot's)."""
-    hidden_label = translate(lang, "Hidden: fewer than %(k)d businesses") % {"k": k}
-    if kind in ("levels", "dimensions"):
-        total = table_of("sizes").total
-        if kind == "levels":
-            counts = total.level_counts or {}
-            return city_charts.bars([lv.name.get(lang) for lv in instrument.levels],
-                                    [counts.get(lv.id) for lv in instrument.levels], lang=lang, counts=True,
-                                    hidden_label=hidden_label)
-        means = total.dimension_means or {}
-        return city_charts.bars([d.name.get(lang) for d in instrument.dimensions],
-                                [means.get(d.id) for d in instrument.dimensions], lang=lang, hidden_label=hidden_label)
-    if kind == "heatmap":
-        table = table_of("sections")
-        return city_charts.heatmap(
-            [r.keys["vsic_section"] for r in table.rows], [d.name.get(lang) for d in instrument.dimensions],
-            [[(r.cell.dimension_means or {}).get(d.id) for d in instrument.dimensions] for r in table.rows],
-            lang=lang, hidden_label=hidden_label)
-    if kind == "trend":
-        table = table_of("quarters")
-        return city_charts.trend([r.keys["quarter"] for r in table.rows], [r.cell.mean_overall for r in table.rows],
-                                 lang=lang, hidden_label=hidden_label)
-    name = {"wards": "wards", "districts": "districts", "areas": "areas", "sizes": "sizes"}[kind]
-    key = TABLES[name][0]
-    rows = city_dashboard.ranked(table_of(name))
-    if kind == "wards":  # 126 wards: the published ones, the ends of the ranking when there are many
-        rows = [r for r in rows if not r.cell.suppressed]
-        if len(rows) > 2 * WARD_CHART_ENDS:
-            rows = rows[:WARD_CHART_ENDS] + rows[-WARD_CHART_ENDS:]
-    return city_charts.bars([_name(key, r.keys[key], lang) for r in rows], [r.cell.mean_overall for r in rows],
-                            lang=lang, hidden_label=hidden_label)
-
-
 @router.get("/charts/{kind}.svg")
 def chart(request: Request, session: SessionDep, settings: SettingsDep, kind: str) -> Response:
-    if kind not in CHARTS:
+    if kind not in city_charts.KINDS:
         raise HTTPException(status_code=404)
     filters = _filters(session, request.query_params)
     refused = aggregates.refusal(session, filters, settings.min_cell)
     if refused is not None:  # the page shows no chart then; one asked for anyway says why
         fig = city_charts.message(translate(request.state.lang, refused) % {"k": settings.min_cell})
     else:
-        fig = _chart(kind, lambda name: city_dashboard.table(session, filters, name, settings.min_cell),
-                     filters.definition, settings.min_cell, request.state.lang)
+        k = settings.min_cell
+        fig = city_charts.dashboard_chart(kind, lambda name: city_dashboard.table(session, filters, name, k),
+                                          filters.definition, k=k, lang=request.state.lang)
     return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
 
 
@@ -308,11 +264,12 @@ def snapshot(request: Request, session: SessionDep, user: CurrentUser, snapshot_
 
 @router.get("/snapshots/{snapshot_id}/charts/{kind}.svg")
 def snapshot_chart(request: Request, session: SessionDep, snapshot_id: RowId, kind: str) -> Response:
-    if kind not in CHARTS:
+    if kind not in city_charts.KINDS:
         raise HTTPException(status_code=404)
     published = _snapshot(session, snapshot_id)
     view = city_snapshots.view_of(published)
-    fig = _chart(kind, view.tables.__getitem__, view.filters.definition, published.k, request.state.lang)
+    fig = city_charts.dashboard_chart(kind, view.tables.__getitem__, view.filters.definition, k=published.k,
+                                      lang=request.state.lang)
     return Response(charts.to_svg(fig), media_type=SVG, headers={"Cache-Control": "private, no-store"})
 
 
@@ -326,3 +283,19 @@ def snapshot_export(request: Request, session: SessionDep, user: CurrentUser, sn
     audit_access(request, session, user, "city.export", "city", f"{table}:snapshot-{published.id}"[:40])
     return _download(table, fmt, view.filters, view.tables.__getitem__, view.share, view.level, view.target,
                      request.state.lang, name_suffix="-published")
+@router.get("/briefing.pdf")
+def briefing(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
+    """The current view (the dashboard's query) as a PDF briefing for a meeting, in the reader's
+    language; a refused filter set gives a briefing saying why, a value that names nothing a 400."""
+    params = request.query_params
+    filters = _filters(session, params)
+    try:
+        view = city_dashboard.dashboard(session, filters, settings.min_cell, level=params.get("level") or None)
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    audit_access(request, session, user, "city.briefing", "city", _audit_id(filters))
+    body = city_briefing.briefing_pdf(view=view, lang=request.state.lang, department=settings.department_name,
+                                      now=utcnow())
+    name = f"city-briefing-{filters.instrument}-{filters.version}-{filters.period}.pdf"
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
