@@ -5,6 +5,8 @@ docs/method.md section 11 works it out."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assessment.city import coverage
 from assessment.city.coverage import PopulationErrors, post_stratify
@@ -81,3 +83,21 @@ def test_participants_where_nobody_is_registered_carry_no_weight():
 def test_nothing_large_enough_gives_no_mean():
     weighted = post_stratify(WEIGHTS, {("C", "micro"): (2, 40.0)}, K, 1100)
     assert (weighted.mean, weighted.represented) == (None, 0)
+
+
+HEADER = "ward_code,vsic_section,size_class,enterprises\n"
+CELL = st.one_of(st.sampled_from(["00004", "00008", "G", "C", "micro", "small", "5", "0", "-1", "", "1e3", "٣",
+                                  '"', ";", "\x00", "\u202e"]), st.text(max_size=12))
+
+
+@given(st.one_of(st.binary(max_size=300),
+                 st.lists(st.lists(CELL, min_size=0, max_size=5), max_size=8).map(
+                     lambda rows: (HEADER + "\n".join(",".join(r) for r in rows)).encode())))
+@settings(max_examples=200, deadline=None)
+def test_any_file_is_either_read_whole_or_refused_with_problems(body):
+    try:
+        rows = coverage.parse(body)
+    except PopulationErrors as exc:
+        assert 1 <= len(exc.problems) <= coverage.MAX_ERRORS
+    else:
+        assert rows and all(n >= 0 for *_, n in rows) and len(set(r[:3] for r in rows)) == len(rows)

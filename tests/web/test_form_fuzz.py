@@ -13,6 +13,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from tests.web.test_authorization_matrix import ROWS, People, _fill, build_world
+from web.deps import form_data
 
 WHOLE_FORM = {
     "/businesses": ("name", "tax_code", "ward_code", "vsic_section", "employees", "revenue_bn", "capital_bn"),
@@ -22,6 +23,10 @@ WHOLE_FORM = {
     "/cohorts/{cohort_id}/members/{business_id}/actions": ("text", "dimension", "due_on"),
     "/assessments/{assessment_id}/what-if": ("q_cus01", "q_cus02"),
     "/assessments/{assessment_id}/answers/{question_id}": ("answer",),
+    "/city/targets": ("instrument", "version", "period", "vsic_section", "ward", "level", "target_share"),
+    "/city/snapshots": ("instrument", "version", "period", "district", "level"),
+    "/city/population": ("file", "instrument", "period", "size_class"),  # a text "file": no file sent
+    "/admin/api-tokens": ("name",),
 }
 NOT_FORMS = {"/logout"}  # ends the fuzzing person's session; it reads no field
 
@@ -43,8 +48,15 @@ def _fields(app, method: str, path: str) -> tuple[str, ...]:
                     and method in getattr(candidate, "methods", ())):
                 dependant = getattr(candidate, "dependant", None)  # the autosave is a plain route
                 names = tuple(p.alias for p in dependant.body_params) if dependant else ()
+                if not names and dependant is not None and _reads_whole_form(dependant):
+                    assert path in WHOLE_FORM, f"{method} {path} reads the whole form: list its fields in WHOLE_FORM"
                 return names or WHOLE_FORM.get(path, ())
     raise AssertionError(f"no route {method} {path}")
+
+
+def _reads_whole_form(dependant) -> bool:
+    """Whether a route (or a dependency of it) takes ``web.deps.FormDep``, the parsed form whole."""
+    return any(d.call is form_data or _reads_whole_form(d) for d in dependant.dependencies)
 
 
 def _caller(row) -> tuple[str, str] | None:
