@@ -93,6 +93,11 @@ class ScoringModel:
         """The multi-choice columns with an exclusive option or a ``min_select``."""
         return np.flatnonzero(self.multi & ((self.exclusive_masks != 0) | (self.min_select > 0)))
 
+    @cached_property
+    def item_starts(self) -> np.ndarray:
+        """(I,) the first column of each item (an item's columns are adjacent)."""
+        return np.searchsorted(self.column_item, np.arange(self.n_items)).astype(np.intp)
+
     @property
     def n_questions(self) -> int:
         """The number of columns (questions, and table rows each on its own)."""
