@@ -119,9 +119,9 @@ def _scale_options(data: Any) -> Any:
     unknown = [str(k) for k in labels if str(k) not in points]
     if unknown:
         raise ValueError(f"scale_labels {', '.join(map(repr, unknown))} not on the scale {scale}")
-    labels = {str(k): v for k, v in labels.items()}
+    labels = {str(k): v for k, v in labels.items()}  # YAML reads an unquoted 3: as a number
     options = [{"id": p, "score": int(p) / high, "text": labels.get(p, {"vi": p, "en": p})} for p in points]
-    return {**data, "options": options}
+    return {**data, "options": options, **({"scale_labels": labels} if "scale_labels" in data else {})}
 
 
 class Question(Frozen):

@@ -216,15 +216,17 @@ def score(
 
     Parameters
     ----------
-    codes : int array of shape (n, Q)
-        Answer codes (see :mod:`scoring.model`).
+    codes : int array of shape (n, C)
+        Answer codes, one per column: a question, or a row of a table (see :mod:`scoring.model`;
+        int64 when a checklist has more than 30 options).
     model : ScoringModel
-    applicable : bool array of shape (n, Q), optional
-        False where a question is not asked of that respondent (sector/size rules); such answers
-        are left out like "not applicable".
+    applicable : bool array of shape (n, C), optional
+        False where a column is not asked of that respondent (sector/size rules) or not answered;
+        such answers are left out like "not applicable".
     validate : bool
-        Check the codes first (``ValueError`` naming the first bad one). Callers that encoded the
-        codes themselves from checked input may skip it.
+        Check the codes first (``ValueError`` naming the first bad one: an unknown code, a "na"
+        not allowed, an exclusive option ticked with another, fewer ticks than ``min_select``).
+        Callers that encoded the codes themselves from checked input may skip it.
 
     Examples
     --------

@@ -51,6 +51,9 @@ def test_scale_labels_are_the_options_texts_and_a_scale_may_start_above_0():
     question = valid(with_question({"id": "s1", "scale": "1-4", "scale_labels": labels})).question("s1")
     assert [(o.id, o.score, o.text.en) for o in question.options] == [
         ("1", 0.25, "Little"), ("2", 0.5, "2"), ("3", 0.75, "3"), ("4", 1.0, "A lot")]
+    unquoted = yaml.safe_load("{1: {vi: Ít, en: Little}}")  # YAML keys 1: are numbers
+    question = valid(with_question({"id": "s1", "scale": "0-2", "scale_labels": unquoted})).question("s1")
+    assert question.option("1").text.en == "Little" and set(question.scale_labels) == {"1"}
 
 
 @pytest.mark.parametrize(
