@@ -8,7 +8,9 @@
   dimension scores: no checks, no "na", no levels; the least work any method needs;
 * loop: a per-response Python loop over parsed answers (dicts of option ids), as a quick
   implementation would (measured on at most 10^5 rows and scaled linearly above that);
-* cli: ``dxm score`` end to end on a CSV file (parse + score + write), with its peak memory.
+* cli: ``dxm score`` end to end on a CSV file (parse + score + write), with its peak memory;
+* v2: ``scoring.score`` on the format v2 draft ``tools-2025`` (tables, 22-option checklists with an
+  exclusive option), per answer cell against mic-dbi's engine: what the new shapes cost.
 """
 
 from __future__ import annotations
@@ -45,6 +47,26 @@ def random_codes(model, n: int, rng: np.random.Generator, na_share: float = 0.1)
     codes = (rng.random((n, model.n_questions)) * options).astype(np.int32)
     na = (rng.random((n, model.n_questions)) < na_share) & model.allow_na
     return np.where(na, model.na_codes, codes).astype(np.int32)
+
+
+def random_v2_codes(model, n: int, rng: np.random.Generator, na_share: float = 0.1) -> np.ndarray:
+    """Valid format v2 codes: a random option per single-choice column and table row; per
+    checklist a random third of its non-exclusive options (at least one), or its exclusive one."""
+    codes = np.empty((n, model.n_questions), dtype=np.int64)
+    for c in range(model.n_questions):
+        k = len(model.option_ids[c])
+        if model.multi[c]:
+            free = np.array([not (int(model.exclusive_masks[c]) >> i & 1) for i in range(k)])
+            bits = (rng.random((n, k)) < 0.33) & free
+            bits[~bits.any(axis=1), int(np.flatnonzero(free)[0])] = True
+            codes[:, c] = bits.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+            if model.exclusive_masks[c]:
+                codes[rng.random(n) < 0.05, c] = model.exclusive_masks[c] & -model.exclusive_masks[c]
+        else:
+            codes[:, c] = rng.integers(0, k, n)
+        if model.allow_na[c]:
+            codes[rng.random(n) < na_share, c] = model.na_codes[c]
+    return codes
 
 
 def floor(codes: np.ndarray, flat_scores: np.ndarray, offsets: np.ndarray, weights: np.ndarray):
@@ -125,8 +147,21 @@ def main() -> None:
         print(f"{n:>9,} {t_floor:>8.3f}s {t_engine:>8.3f}s {t_loop:>9.2f}s "
               f"{t_engine / t_floor:>12.2f}x {t_loop / t_engine:>11.0f}x{note}")
 
+    n = max(args.sizes)
+    draft = loader.load_file(loader.DATA_DIR / "tools-2025" / "1.0.yaml.draft")
+    v2 = compile_instrument(draft.export())
+    v2_codes = random_v2_codes(v2, n, rng)
+    applicable = rng.random(v2_codes.shape) < 0.9  # some rows and questions not asked or unanswered
+    mic_codes = random_codes(model, n, rng)
+    t_v2 = best_of(lambda: score(v2_codes, v2, applicable=applicable))
+    t_mic = best_of(lambda: score(mic_codes, model))
+    per_cell_v2, per_cell_mic = 1e9 * t_v2 / v2_codes.size, 1e9 * t_mic / mic_codes.size
+    print(f"format v2, tools-2025 draft ({v2.n_questions} columns in {v2.n_items} items: "
+          f"{int(v2.multi.sum())} checklists, {sum(q.type == 'table' for q in draft.questions)} tables), "
+          f"{n:,} rows with a mask: {t_v2:.3f}s, {per_cell_v2:.1f} ns per answer "
+          f"against mic-dbi's {per_cell_mic:.1f} ns ({per_cell_v2 / per_cell_mic:.2f}x)")
+
     if not args.no_cli:
-        n = max(args.sizes)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "responses.csv"
             write_csv(path, model, random_codes(model, n, rng))

@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from questionnaires.checks import reference_problems
+from questionnaires.checks import advice_problems, language_problems, reference_problems
 from questionnaires.schema import LANGUAGES, Instrument
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -32,10 +32,23 @@ class LintProblem:
     path: str
     message: str
     line: int | None = None
+    #: a warning does not stop an instrument from loading (an error does)
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path or '(top)'}: {self.message}"
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {kind}{self.path or '(top)'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """What linting one file found: the instrument (None when there are errors), the errors and
+    the warnings."""
+
+    instrument: Instrument | None
+    errors: list[LintProblem] = field(default_factory=list)
+    warnings: list[LintProblem] = field(default_factory=list)
 
 
 class InstrumentError(ValueError):
@@ -101,40 +114,58 @@ def _nearest_line(lines: dict[str, int], path: str) -> int | None:
     return lines.get("")
 
 
-def lint_text(text: str, file: str) -> tuple[Instrument | None, list[LintProblem]]:
-    """Parse and validate one instrument; return it (if valid) and every problem found."""
+def lint_report(text: str, file: str, *, strict: bool = False) -> LintReport:
+    """Parse and validate one instrument: it (if it has no errors), its errors and its warnings.
+    ``strict`` (the bundled instruments) counts every warning as an error."""
     try:
         data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
-        return None, [LintProblem(file, "", f"not valid YAML: {reason}", line)]
+        return LintReport(None, [LintProblem(file, "", f"not valid YAML: {reason}", line)])
     if not isinstance(data, dict):
-        return None, [LintProblem(file, "", "an instrument must be a YAML mapping", 1)]
+        return LintReport(None, [LintProblem(file, "", "an instrument must be a YAML mapping", 1)])
     lines = _line_index(text)
-    problems: list[LintProblem] = []
+
+    def problem(path: str, message: str, warning: bool = False) -> LintProblem:
+        severity: Literal["error", "warning"] = "warning" if warning and not strict else "error"
+        return LintProblem(file, path, message, _nearest_line(lines, path), severity)
+
+    found: list[LintProblem] = []
     instrument = None
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            path = _path(error["loc"])
-            problems.append(LintProblem(file, path, _plain(error), _nearest_line(lines, path)))
-    for path, message in reference_problems(data):
-        problems.append(LintProblem(file, path, message, _nearest_line(lines, path)))
-    return (instrument if not problems else None), problems
+        found += [problem(_path(error["loc"]), _plain(error)) for error in exc.errors()]
+    found += [problem(path, message) for path, message in reference_problems(data)]
+    found += [problem(path, message, warning=True) for path, message in advice_problems(data)]
+    if instrument is not None:
+        language_errors, language_warnings = language_problems(instrument)
+        found += [problem(path, message) for path, message in language_errors]
+        found += [problem(path, message, warning=True) for path, message in language_warnings]
+    errors = [p for p in found if p.severity == "error"]
+    return LintReport(instrument if not errors else None, errors, [p for p in found if p.severity == "warning"])
 
 
-def load_file(path: Path) -> Instrument:
+def lint_text(text: str, file: str) -> tuple[Instrument | None, list[LintProblem]]:
+    """Parse and validate one instrument; return it (if valid) and every error found (warnings:
+    :func:`lint_report`)."""
+    report = lint_report(text, file)
+    return report.instrument, report.errors
+
+
+def load_file(path: Path, *, strict: bool = False) -> Instrument:
+    """Read and check one instrument file (``strict``: warnings count as errors);
+    ``InstrumentError`` with every problem when it does not pass."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InstrumentError([LintProblem(str(path), "", f"cannot read the file: {exc}")]) from exc
-    instrument, problems = lint_text(text, str(path))
-    if problems or instrument is None:
-        raise InstrumentError(problems)
-    return instrument
+    report = lint_report(text, str(path), strict=strict)
+    if report.errors or report.instrument is None:
+        raise InstrumentError(report.errors)
+    return report.instrument
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -152,7 +183,7 @@ def bundled() -> dict[str, dict[str, Instrument]]:
 def _load_bundled() -> dict[str, dict[str, Instrument]]:
     found: dict[str, dict[str, Instrument]] = {}
     for file in sorted(DATA_DIR.glob("*/*.yaml")):
-        instrument = load_file(file)
+        instrument = load_file(file, strict=True)  # shipped instruments: every warning is an error
         found.setdefault(instrument.id, {})[instrument.version] = instrument
     return found
 
@@ -191,6 +222,8 @@ def _content_hash(instrument_id: str, version: str) -> str:
 
 
 def _digest(instrument: Instrument) -> str:
-    definition = {"export": instrument.export(),
-                  "applies_to": {q.id: q.applies_to.model_dump() for q in instrument.questions}}
+    applies_to = {q.id: q.applies_to.model_dump() for q in instrument.questions}
+    # a table's rows have their own rules (none of the instruments before tables has a row)
+    applies_to.update({f"{q.id}.{r.id}": r.applies_to.model_dump() for q in instrument.questions for r in q.rows})
+    definition = {"export": instrument.export(), "applies_to": applies_to}
     return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

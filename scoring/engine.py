@@ -39,6 +39,8 @@ def _check_shape(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray 
         raise ValueError(f"codes must have shape (n, {model.n_questions}), got {codes.shape}")
     if codes.size and not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"codes must be integers, got {codes.dtype}")
+    if codes.size and model.n_questions and int(model.na_codes.max()) > np.iinfo(codes.dtype).max:
+        raise ValueError(f"codes of {codes.dtype} cannot hold this instrument's multi-choice answers; use int64")
     if applicable is not None and applicable.shape != codes.shape:
         raise ValueError(f"applicable must have shape {codes.shape}, got {applicable.shape}")
     return codes
@@ -57,16 +59,69 @@ def _check_values(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray
         value = codes[row, col]
         name = "'not applicable' not allowed" if value == model.na_codes[col] else "unknown answer code"
         raise ValueError(f"{name} {value} for question {model.question_ids[col]!r} in row {first_row + row}")
+    _check_multi_rules(codes, model, applicable, first_row)
+
+
+def _check_multi_rules(codes: np.ndarray, model: ScoringModel, applicable: np.ndarray | None, first_row: int) -> None:
+    """Exclusive options and ``min_select``, over the columns that have either (codes already in range)."""
+    columns = model.checked_multi_columns
+    if not columns.size:
+        return
+    part = codes[:, columns].astype(np.int64)
+    ticked = np.bitwise_count(part)
+    answer = part != model.na_codes[columns]
+    if applicable is not None:
+        answer &= applicable[:, columns]
+    exclusive = (part & model.exclusive_masks[columns]) != 0
+    bad = answer & ((exclusive & (ticked > 1)) | (ticked < model.min_select[columns]))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        problem = model.answer_problem(int(columns[col]), int(part[row, col]))
+        raise ValueError(f"{problem} in row {first_row + row}")
+
+
+def _multi_scores(codes: np.ndarray, scores: np.ndarray, na_code: int) -> np.ndarray:
+    """One multi-choice column: clip(bits @ option scores, 0, 1), NaN for "not applicable"."""
+    bits = (codes.astype(np.int64, copy=False)[:, None] >> np.arange(scores.size, dtype=np.int64)) & 1
+    values: np.ndarray = np.clip(bits @ scores, 0.0, 1.0)
+    values[codes == na_code] = np.nan
+    return values
 
 
 def question_scores(codes: np.ndarray, model: ScoringModel) -> np.ndarray:
-    """Question scores in [0, 1], shape (n, Q); NaN where not applicable."""
-    scores: np.ndarray = model.table.take(codes + model.offsets)
+    """Column scores in [0, 1], shape (n, C); NaN where not applicable."""
+    index = codes + model.lookup_offsets
+    columns = model.multi_columns
+    if columns.size:
+        index[:, columns] = model.lookup_offsets[columns]  # a placeholder, overwritten below
+    scores: np.ndarray = model.lookup.take(index)
+    for c in columns:
+        scores[:, c] = _multi_scores(codes[:, c], model.option_scores[c], int(model.na_codes[c]))
     return scores
 
 
+def item_scores(s: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(item scores with 0 where an item has none, whether it has one), shape (n, I) each: a table
+    scores the mean of its answered, applicable, non-na rows; an ordinary question its column."""
+    answered = ~np.isnan(s)
+    if applicable is not None:
+        answered &= applicable
+    np.copyto(s, 0.0, where=~answered)
+    # an item's columns are adjacent: sums per item by reduceat, not a matrix product (BLAS threads
+    # cost more than they save on a chunk this small)
+    counts = np.add.reduceat(answered, model.item_starts, axis=1, dtype=np.float64)
+    has = counts > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        items = np.where(has, np.add.reduceat(s, model.item_starts, axis=1) / counts, 0.0)
+    return items, has
+
+
 def _dimension_chunk(s: np.ndarray, model: ScoringModel, applicable: np.ndarray | None) -> np.ndarray:
-    if applicable is None:
+    if model.item_matrix is not None:
+        items, has = item_scores(s, model, applicable)
+        numerator = items @ model.membership
+        denominator = has.astype(np.float64) @ model.membership
+    elif applicable is None:
         # only questions that allow "na" can hold NaN: mask those columns alone and subtract their
         # weights from the full denominators, instead of masking all Q columns
         columns = model.na_columns
@@ -161,15 +216,17 @@ def score(
 
     Parameters
     ----------
-    codes : int array of shape (n, Q)
-        Answer codes (see :mod:`scoring.model`).
+    codes : int array of shape (n, C)
+        Answer codes, one per column: a question, or a row of a table (see :mod:`scoring.model`;
+        int64 when a checklist has more than 30 options).
     model : ScoringModel
-    applicable : bool array of shape (n, Q), optional
-        False where a question is not asked of that respondent (sector/size rules); such answers
-        are left out like "not applicable".
+    applicable : bool array of shape (n, C), optional
+        False where a column is not asked of that respondent (sector/size rules) or not answered;
+        such answers are left out like "not applicable".
     validate : bool
-        Check the codes first (``ValueError`` naming the first bad one). Callers that encoded the
-        codes themselves from checked input may skip it.
+        Check the codes first (``ValueError`` naming the first bad one: an unknown code, a "na"
+        not allowed, an exclusive option ticked with another, fewer ticks than ``min_select``).
+        Callers that encoded the codes themselves from checked input may skip it.
 
     Examples
     --------

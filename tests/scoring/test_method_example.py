@@ -1,10 +1,14 @@
 """The worked examples of docs/method.md, computed by the engine."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
 from questionnaires import loader
-from scoring import NO_LEVEL, compile_instrument, score
+from questionnaires.loader import load_file
+from scoring import NO_LEVEL, InvalidAnswer, compile_instrument, score
 from scoring.engine import levels_of, overall_levels
 
 
@@ -75,3 +79,47 @@ def test_a_round_of_two_copies(example):
     assert round(float((one.overall[0] + two.overall[0]) / 2), 6) == 56.180556  # not the mean of the overalls
     nobody = combine_respondents(np.full((2, 3), np.nan), example)
     assert np.isnan(nobody.overall[0]) and nobody.overall_level.tolist() == [NO_LEVEL]
+
+
+# -- format v2: docs/method.md section 6, "A table, a checklist and a scale" -----------------------
+@pytest.fixture(scope="module")
+def example_v2():
+    return compile_instrument(load_file(Path(__file__).parent / "example_v2.yaml").export())
+
+
+def v2_codes(model, answers: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and the applicability mask: a column not in ``answers`` is unanswered."""
+    codes = np.array(model.na_codes, dtype=np.int64).reshape(1, -1)
+    mask = np.zeros_like(codes, dtype=bool)
+    for column_id, answer in answers.items():
+        c = model.column(column_id)
+        codes[0, c] = model.code_of(c, "na" if answer == "na" else answer.split("|"))
+        mask[0, c] = True
+    return codes, mask
+
+
+def test_v2_response_a_table_checklist_and_scale(example_v2):
+    codes, mask = v2_codes(example_v2, {"t1.r1": "yes", "t1.r2": "partly", "t1.r3": "na",  # r4 unanswered
+                                        "t2": "web|paper", "t3": "3"})
+    # table t1 = (1 + 0.5) / 2 = 0.75; t2 = 0.4 - 0.3 = 0.1; t3 = 3 / 5 = 0.6
+    assert_allclose(example_v2.column_score(example_v2.column("t3"), 3), 0.6)
+    result = score(codes, example_v2, applicable=mask)
+    assert_allclose(result.dimension_scores[0], [100 * (2 * 0.75 + 0.1 + 0.6) / 4])  # 55
+    assert_allclose(result.overall, [55.0])
+    assert example_v2.level_ids[result.overall_level[0]] == "l2"
+
+
+def test_v2_response_b_nothing_in_the_table_and_none_of_these(example_v2):
+    codes, mask = v2_codes(example_v2, {"t1.r1": "na", "t1.r2": "na", "t2": "none", "t3": "2"})
+    # no table row answered: t1's weight drops; t2 = 0 ("none of these"); t3 = 2 / 5 = 0.4
+    result = score(codes, example_v2, applicable=mask)
+    assert_allclose(result.dimension_scores[0], [100 * (0 + 0.4) / 2])  # 20
+    assert example_v2.level_ids[result.overall_level[0]] == "l0"
+
+
+def test_v2_invalid_answers(example_v2):
+    t2 = example_v2.column("t2")
+    with pytest.raises(InvalidAnswer, match="'none' cannot be ticked together"):
+        example_v2.code_of(t2, ["web", "none"])
+    with pytest.raises(InvalidAnswer, match="tick at least 1 option"):
+        example_v2.code_of(t2, [])
