@@ -200,8 +200,12 @@ _SQL_KEY = {"ward": U.ward_code, "district": U.ward_code, "area": U.ward_code, "
 def _period_where(filters: Filters, *, by_quarter: bool, quarters: Sequence[int] | None = None) -> list[Any]:
     """The units of the period (``city_unit``: one row per business and period), of the businesses the
     city statistics may count (an owner consented: ``consent.STATISTICS_BUSINESSES``)."""
+    # ``business_id + 0``: the consenting businesses are a set to test each unit against, not an index
+    # key to probe; on the bare column SQLite probes the primary key once per consenting business and
+    # period (ten quarters × every business for the trend), three to four times slower than reading
+    # the period's units in key order and testing each against the set it builds once
     where: list[Any] = [U.instrument_id == filters.instrument, U.instrument_version == filters.version,
-                        U.business_id.in_(consent.STATISTICS_BUSINESSES)]
+                        (U.business_id + 0).in_(consent.STATISTICS_BUSINESSES)]
     if by_quarter:
         where.append(U.period.in_(list(quarters if quarters is not None else filters.quarters)))
     else:
