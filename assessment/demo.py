@@ -12,8 +12,12 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from assessment import accounts, answers, businesses, consent, layout, rounds
+from assessment import accounts, answers, businesses, city_snapshots, consent, layout, rounds
+from assessment.city import coverage
+from assessment.city.aggregates import Filters, quarter_label
+from assessment.messages import FormErrors
 from assessment.models import Assessment, AssessmentRound, Business, Cohort, CohortMember, CohortTrainer, User, utcnow
+from assessment.sizing import SIZES
 from assessment.taxcode import check_digit
 from questionnaires import loader
 from questionnaires.schema import Instrument
@@ -189,3 +193,31 @@ def demo_tax_code(i: int) -> str:
 
 
 __all__ = ["ACCOUNTS", "DEMO_PASSWORD", "seed"]
+
+
+PARTICIPATION = (0.05, 0.2)  # the demo register: each cell's businesses are 5-20 % of its enterprises
+
+
+def seed_city_extras(session: Session) -> None:
+    """What the department's view shows beyond the figures, for the demo city: a register of
+    enterprises (each ward, section and size class with businesses registered here, at a participation
+    of 5-20 %) and the last ended quarter of the first questionnaire published. Deterministic."""
+    department = session.exec(select(User).where(User.email == ACCOUNTS[2].email)).one()
+    cells = session.exec(select(Business.ward_code, Business.vsic_section, Business.size_class, func.count())
+                         .where(col(Business.size_class).in_(SIZES), col(Business.ward_code).is_not(None),
+                                col(Business.vsic_section).is_not(None))
+                         .group_by(Business.ward_code, Business.vsic_section, Business.size_class)
+                         .order_by(Business.ward_code, Business.vsic_section, Business.size_class)).all()
+    rng = np.random.default_rng(2026)
+    shares = rng.uniform(*PARTICIPATION, size=len(cells))
+    rows = [(w, s, z, int(np.ceil(n / share))) for (w, s, z, n), share in zip(cells, shares, strict=True)]
+    if rows:
+        coverage.replace(session=session, user=department, rows=rows, client="demo")
+    instrument = loader.catalogue()[0]
+    quarter = rounds.period_of(utcnow())[0]
+    previous = quarter - 1 if quarter % 10 > 1 else (quarter // 10 - 1) * 10 + 4
+    filters = Filters(instrument.id, instrument.version, quarter_label(previous))
+    try:
+        city_snapshots.publish(session=session, user=department, filters=filters, level=None, k=5, client="demo")
+    except FormErrors:
+        session.rollback()  # too few businesses in it (a demo without a city): nothing to publish

@@ -65,6 +65,11 @@ def demo_command(
     engine.dispose()
     if created and city:
         city_commands.build_city(city, seed=2026)
+    if created:
+        engine = make_engine(settings.database_url)
+        with Session(engine) as session:
+            demo.seed_city_extras(session)
+        engine.dispose()
     typer.echo(("Seeded demo data" if created else "Demo data already present") + f" in {settings.database_url}")
     typer.echo(f"\n  dxmaturity is running at http://{host}:{port}/\n")
     typer.echo(f"  Demo logins (password for all: {demo.DEMO_PASSWORD}):")

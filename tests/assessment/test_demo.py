@@ -58,3 +58,25 @@ def test_dxm_demo_stops_before_seeding_unless_told(database_url, engine, session
         get_settings.cache_clear()
     assert result.exit_code == 1 and "--yes-demo-data" in result.stderr
     assert session.exec(select(User).where(User.email == demo.ACCOUNTS[0].email)).first() is None
+
+
+def test_the_demo_city_has_a_register_and_a_published_quarter(engine, session):
+    from sqlalchemy import func
+
+    from assessment import rounds
+    from assessment.city import aggregates, synthetic
+    from assessment.models import Business, CityPopulation, CitySnapshot, utcnow
+
+    demo.seed(session)
+    synthetic.build(engine, businesses=400, seed=7)
+    demo.seed_city_extras(session)
+    cells = session.exec(select(Business.ward_code, Business.vsic_section, Business.size_class, func.count())
+                         .group_by(Business.ward_code, Business.vsic_section, Business.size_class)).all()
+    register = {(p.ward_code, p.vsic_section, p.size_class): p.enterprises for p in session.exec(select(CityPopulation))}
+    assert len(register) == len(cells)
+    for ward, section, size, n in cells:  # 5-20 % of each cell's enterprises take part
+        assert n / 0.2 <= register[(ward, section, size)] <= n / 0.05 + 1
+    (snapshot,) = session.exec(select(CitySnapshot)).all()
+    quarter = rounds.period_of(utcnow())[0]
+    previous = quarter - 1 if quarter % 10 > 1 else (quarter // 10 - 1) * 10 + 4
+    assert snapshot.period == aggregates.quarter_label(previous) and snapshot.businesses >= 5
