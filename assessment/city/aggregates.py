@@ -213,14 +213,16 @@ def _period_where(filters: Filters, *, by_quarter: bool, quarters: Sequence[int]
     return where
 
 
-def _filter_where(filters: Filters) -> list[ColumnElement[bool]]:
+def filter_where(filters: Filters, table: Any = U) -> list[ColumnElement[bool]]:
+    """The filters as conditions on a table with ``vsic_section``, ``size_class`` and ``ward_code``
+    columns (``city_unit``'s, or the register's: ``assessment.city.coverage``)."""
     where: list[ColumnElement[bool]] = []
     if filters.vsic_section is not None:
-        where.append(U.vsic_section == filters.vsic_section)
+        where.append(table.vsic_section == filters.vsic_section)
     if filters.size_class is not None:
-        where.append(U.size_class == filters.size_class)
+        where.append(table.size_class == filters.size_class)
     if filters.ward is not None or filters.district is not None:
-        where.append(U.ward_code.in_(wards_in(filters)))
+        where.append(table.ward_code.in_(wards_in(filters)))
     return where
 
 
@@ -246,7 +248,7 @@ def _fetch(session: Session, filters: Filters, sql_keys: Sequence[str], *, by_qu
     n_dims = len(instrument.dimensions)
     columns = list(dict.fromkeys(_SQL_KEY[k] for k in sql_keys))
     dims = [U[f"d{i}"] for i in range(n_dims)]
-    where = _period_where(filters, by_quarter=by_quarter, quarters=quarters) + _filter_where(filters)
+    where = _period_where(filters, by_quarter=by_quarter, quarters=quarters) + filter_where(filters)
     rows = session.execute(
         select(*columns, U.overall_level, func.count(), func.sum(U.overall_score), func.count(U.overall_score),
                *(func.sum(d) for d in dims), *(func.count(d) for d in dims))
@@ -280,7 +282,7 @@ def _counts(session: Session, filters: Filters) -> tuple[int, int]:
     period = _period_where(filters, by_quarter=False)
     unfiltered = int(session.execute(select(func.count()).select_from(CityUnit.__table__).where(*period)).scalar()  # type: ignore[attr-defined]
                      or 0)
-    conditions = _filter_where(filters)
+    conditions = filter_where(filters)
     if not conditions:
         return unfiltered, unfiltered
     n = session.execute(select(func.count()).select_from(CityUnit.__table__).where(*period, *conditions)).scalar()  # type: ignore[attr-defined]
@@ -512,7 +514,7 @@ def _by_quarter(session: Session, filters: Filters, group_by: tuple[str, ...], k
                            instrument, k)
     rows: list[Row] = []
     wards = wards_in(filters)
-    unfiltered = _quarter_counts(session, filters, quarters) if _filter_where(filters) else {}
+    unfiltered = _quarter_counts(session, filters, quarters) if filter_where(filters) else {}
     for quarter, label in zip(quarters, domains["quarter"], strict=True):
         one = {**domains, "quarter": [label]}
         quarter_grid = _grid(units, sql_keys, ("quarter",), one, n_levels, n_dims)

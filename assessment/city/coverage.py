@@ -143,14 +143,7 @@ def as_table(session: Session) -> exports.Table:
 
 # -- the denominators ---------------------------------------------------------------------------
 def _where(filters: Filters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if filters.vsic_section is not None:
-        where.append(P.vsic_section == filters.vsic_section)
-    if filters.size_class is not None:
-        where.append(P.size_class == filters.size_class)
-    if filters.ward is not None or filters.district is not None:
-        where.append(P.ward_code.in_(aggregates.wards_in(filters)))
-    return where
+    return aggregates.filter_where(filters, P)
 
 
 def registered(session: Session, filters: Filters, key: str) -> dict[str, int]:

@@ -72,7 +72,8 @@ def test_the_demo_city_has_a_register_and_a_published_quarter(engine, session):
     demo.seed_city_extras(session)
     cells = session.exec(select(Business.ward_code, Business.vsic_section, Business.size_class, func.count())
                          .group_by(Business.ward_code, Business.vsic_section, Business.size_class)).all()
-    register = {(p.ward_code, p.vsic_section, p.size_class): p.enterprises for p in session.exec(select(CityPopulation))}
+    register = {(p.ward_code, p.vsic_section, p.size_class): p.enterprises
+                for p in session.exec(select(CityPopulation))}
     assert len(register) == len(cells)
     for ward, section, size, n in cells:  # 5-20 % of each cell's enterprises take part
         assert n / 0.2 <= register[(ward, section, size)] <= n / 0.05 + 1
