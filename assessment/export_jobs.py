@@ -37,6 +37,7 @@ from assessment import exports
 from assessment.city import microdata
 from assessment.city.aggregates import Filters
 from assessment.db import make_engine
+from assessment.messages import N_
 from assessment.models import ExportJob, User, utcnow
 
 KINDS = ("microdata",)
@@ -44,6 +45,7 @@ ACTIVE = ("queued", "running")
 HEARTBEAT_ROWS = 5000
 EXPORTS_DIR = "exports"
 MAX_ERROR = 2000
+STALE = N_("Interrupted: the worker running it stopped (a restart?). Restart it.")  # pages translate it
 log = logging.getLogger("dxm.export_jobs")
 
 
@@ -79,7 +81,7 @@ def mark_stale(session: Session, *, minutes: int, now: datetime | None = None) -
     result = session.execute(
         update(ExportJob).where(col(ExportJob.status) == "running",
                                 col(ExportJob.updated_at) < now - timedelta(minutes=minutes))
-        .values(status="failed", error="interrupted: its worker stopped (a restart?); restart it",
+        .values(status="failed", error=STALE,
                 updated_at=now, finished_at=now))
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -142,7 +142,7 @@ def test_a_stale_running_job_is_marked_failed_and_its_old_run_cannot_write(sessi
     assert export_jobs.mark_stale(session, minutes=10) == 1
     with Session(engine) as s:
         failed = s.get(ExportJob, job.id)
-        assert failed.status == "failed" and "restart" in failed.error
+        assert failed.status == "failed" and failed.error == export_jobs.STALE
         export_jobs.restart(session=s, job=failed, k=K)
         assert (failed.status, failed.attempt, failed.error) == ("queued", 2, None)
     export_jobs.run(url=database_url, data_dir=tmp_path, job_id=job.id, attempt=1, now=NOW)  # the dead run

@@ -248,6 +248,7 @@ def microdata_page(request: Request, session: SessionDep, settings: SettingsDep,
     context = {
         "filters": filters, "k": settings.min_cell, "jobs": jobs, "job_rows": settings.microdata_job_rows,
         "polling": any(j.status in export_jobs.ACTIVE for j in jobs), "status_names": JOB_STATUS_NAMES,
+        "stale_error": export_jobs.STALE,
         "query": urlencode({key: getattr(filters, key) for key in MICRODATA_KEYS}),
         "filter_query": {key: getattr(filters, key) for key in MICRODATA_KEYS},
         "instruments": [(i, list(versions)) for i, versions in loader.bundled().items()],

@@ -176,7 +176,8 @@ def test_a_job_cut_by_a_restart_is_marked_failed_and_can_be_restarted(city, depa
         s.add(job)
         s.commit()
     row = soup(department.get(f"/city/microdata?{QUERY}")).select_one(f"#job-{job.id}")
-    assert row["data-status"] == "failed" and "interrupted" in row.get_text(" ", strip=True)
+    assert row["data-status"] == "failed" and "Interrupted: the worker running it stopped" in row.get_text(" ",
+                                                                                                   strip=True)
     restart = row.select_one("form")["action"]
     assert department.submit(restart).status_code == 303
     finish(job.id)
