@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from assessment import export_jobs
 from assessment.city import microdata
 from assessment.city.aggregates import Filters
-from assessment.models import Business, ExportJob, utcnow
+from assessment.models import Business, ExportJob, User, utcnow
 from tests.assessment.test_city_aggregates import unit
 from tests.factories import make_owner
 
@@ -113,7 +113,8 @@ def test_a_year_export_counts_each_business_once(session, engine):
 
 # -- the background job ---------------------------------------------------------------------------------
 def _job(session, **values) -> ExportJob:
-    owner = make_owner(session, "dept.job@example.vn")
+    owner = (session.exec(select(User).where(User.email == "dept.job@example.vn")).first()
+             or make_owner(session, "dept.job@example.vn"))
     job = ExportJob(kind="microdata", requested_by=owner.id,
                     params={"instrument": "quick-check", "version": "1.0", "period": "2026-Q2", "k": K}, **values)
     session.add(job)
@@ -185,3 +186,37 @@ def test_plan_and_rows_come_from_one_snapshot(session, engine):
         unit(session, section="C", size="micro", score=99.0)  # committed by another connection meanwhile
         rows = list(microdata.records(read, planned))
     assert planned.rows == len(rows) == 11 and 99.0 not in [r[5] for r in rows]
+
+
+def test_a_running_job_writes_its_progress_while_it_reads(session, engine, database_url, tmp_path, monkeypatch):
+    """The heartbeat commits on a second connection while the first still reads its snapshot (both
+    databases allow it: PostgreSQL, and SQLite in WAL mode); a run that lost its row stops there."""
+    build(session)
+    monkeypatch.setattr(export_jobs, "HEARTBEAT_ROWS", 4)
+    written: list[int] = []
+    real_set = export_jobs._set
+
+    def recording(engine_, job_id, attempt, **values):
+        real_set(engine_, job_id, attempt, **values)
+        if "rows_done" in values:
+            written.append(values["rows_done"])
+
+    monkeypatch.setattr(export_jobs, "_set", recording)
+    job = _job(session)
+    export_jobs.run(url=database_url, data_dir=tmp_path, job_id=job.id, attempt=1, now=NOW)
+    assert written == [4, 8, 11]
+
+    def superseded(engine_, job_id, attempt, **values):
+        if values.get("rows_done") == 4:  # a restart elsewhere meanwhile: attempt 2 owns the row
+            with Session(engine_) as s:
+                s.get(ExportJob, job_id).attempt = 2
+                s.commit()
+        real_set(engine_, job_id, attempt, **values)
+
+    monkeypatch.setattr(export_jobs, "_set", superseded)
+    again = _job(session)
+    export_jobs.run(url=database_url, data_dir=tmp_path, job_id=again.id, attempt=1, now=NOW)
+    with Session(engine) as s:
+        stopped = s.get(ExportJob, again.id)
+        assert (stopped.status, stopped.rows_done, stopped.file_path) == ("running", 0, None)  # as attempt 2 left it
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [f"{job.id}-1-microdata.csv"]
