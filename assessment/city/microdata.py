@@ -10,7 +10,7 @@ still fewer than ``k``, its size class too (all those left, together); fewer tha
 they are dropped. The year is the period's, the same for every row of one export.
 
 ``plan`` decides the groups from one ``GROUP BY`` (a few dozen combinations); ``records`` then reads
-each group's rows with a streamed query, ordered by what the row shows (scores), never by an id, so
+the rows with one streamed query, group by group and within a group by what the row shows (scores), never by an id, so
 a row's place says nothing that its values do not (a ``*`` row among others of its original
 section would give the section away). Plan and rows are read in one snapshot (``snapshot``): a round
 closing in between cannot leave a group with fewer rows than planned.
@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
@@ -144,22 +144,24 @@ def metadata(exported: Plan, now: datetime) -> list[tuple[str, str]]:
 
 
 def records(connection: Connection, exported: Plan) -> Iterator[Sequence[exports.Value]]:
-    """The rows, group by group, each group's ordered by its scores; ``FETCH_ROWS`` at a time from
-    the database (a server-side cursor on PostgreSQL), so memory stays the same for any size."""
+    """The rows, group by group, each group's ordered by its scores: one query (each stored
+    combination mapped to its group by a ``CASE``, one sort), read ``FETCH_ROWS`` at a time (a
+    server-side cursor on PostgreSQL), so memory stays the same for any size."""
     filters = exported.filters
+    if not exported.groups:
+        return
     n_dims = len(filters.definition.dimensions)
     dims = [U[f"d{i}"] for i in range(n_dims)]
-    fixed: list[exports.Value] = [filters.instrument, filters.version, filters.year]
-    streamed = connection.execution_options(yield_per=FETCH_ROWS)
-    for group in exported.groups:
-        sources = or_(*(and_(_is(U.vsic_section, s), _is(U.size_class, z)) for s, z in group.sources))
-        result = streamed.execute(
-            select(U.overall_score, U.overall_level, *dims)
-            .where(*_period_where(filters, by_quarter=False), sources)
-            .order_by(U.overall_score, *dims, U.overall_level, U.round_id))
-        head: list[exports.Value] = [*fixed, group.vsic_section, group.size_class]
-        for row in result:
-            yield [*head, *row]
+    group_of = case(*((and_(_is(U.vsic_section, s), _is(U.size_class, z)), i)
+                      for i, group in enumerate(exported.groups) for s, z in group.sources), else_=None)
+    heads: list[list[exports.Value]] = [[filters.instrument, filters.version, filters.year, g.vsic_section,
+                                         g.size_class] for g in exported.groups]
+    result = connection.execution_options(yield_per=FETCH_ROWS).execute(
+        select(group_of.label("g"), U.overall_score, U.overall_level, *dims)
+        .where(*_period_where(filters, by_quarter=False), group_of.is_not(None))
+        .order_by(group_of, U.overall_score, *dims, U.overall_level, U.round_id))
+    for index, *values in result:
+        yield [*heads[index], *values]
 
 
 def table(connection: Connection, exported: Plan, now: datetime) -> exports.Table:
