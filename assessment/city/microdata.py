@@ -10,9 +10,9 @@ still fewer than ``k``, its size class too (all those left, together); fewer tha
 they are dropped. The year is the period's, the same for every row of one export.
 
 ``plan`` decides the groups from one ``GROUP BY`` (a few dozen combinations); ``records`` then reads
-the rows with one streamed query, group by group and within a group by what the row shows (scores), never by an id, so
-a row's place says nothing that its values do not (a ``*`` row among others of its original
-section would give the section away). Plan and rows are read in one snapshot (``snapshot``): a round
+the rows in one streamed query, group by group and within a group by what the row shows (its
+scores), never by an id, so a row's place says nothing its values do not (a ``*`` row among others
+of its original section would give the section away). Plan and rows are read in one snapshot (``snapshot``): a round
 closing in between cannot leave a group with fewer rows than planned.
 """
 
