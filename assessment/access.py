@@ -10,8 +10,10 @@ missing id look the same (404), so ids cannot be probed.
   combined result once it is closed; nothing else of the business;
 * a **trainer**: the closed rounds of the businesses in their cohorts, of the cohort's instrument,
   closed from ``TRAINER_LOOKBACK_DAYS`` before the course starts until the business left;
-* the **department**: aggregates only, never one business's record; an **admin**: accounts and
-  configuration, no business record either.
+* the **department**: aggregates only, never one business's record (the record-level export has
+  neither names nor ids, and no rare combination of its keys); an **admin**: accounts and
+  configuration, no business record either;
+* a **background export** (``export_job``): the department account that asked for it and the admins.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from assessment.models import (
     Cohort,
     CohortMember,
     CohortTrainer,
+    ExportJob,
     User,
     WebSession,
 )
@@ -261,3 +264,26 @@ def own_copies(session: Session, user: User) -> list[tuple[Assessment, Assessmen
         .where(Assessment.respondent_id == user.id, BusinessMember.role == "respondent")
         .order_by(Assessment.id.desc()))  # type: ignore[union-attr]
     return [(a, r, b) for a, r, b in rows]
+
+
+STAFF_EXPORT_ROLES = ("department", "admin")
+
+
+def export_jobs_for(session: Session, user: User) -> list[ExportJob]:
+    """The background exports ``user`` may see, newest first: an admin all, a department account its own."""
+    if user.role not in STAFF_EXPORT_ROLES:
+        return []
+    query = select(ExportJob).order_by(col(ExportJob.created_at).desc(), col(ExportJob.id).desc())
+    if user.role != "admin":
+        query = query.where(col(ExportJob.requested_by) == user.id)
+    return list(session.exec(query).all())
+
+
+def export_job_for(session: Session, user: User, job_id: int) -> ExportJob | None:
+    """One background export, if ``user`` may see it (``export_jobs_for``'s rule)."""
+    if user.role not in STAFF_EXPORT_ROLES:
+        return None
+    job = session.get(ExportJob, job_id)
+    if job is None or (user.role != "admin" and job.requested_by != user.id):
+        return None
+    return job

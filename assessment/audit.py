@@ -56,10 +56,13 @@ ACTIONS: dict[str, str] = {
     "city.publish": N_("published the city's figures for a period"),
     "city.population": N_("uploaded the registered enterprises"),
     "city.api": N_("read the city's figures through the API"),
+    "city.microdata": N_("exported the city's anonymised records"),
+    "city.microdata_job": N_("asked for or restarted a background export of the city's records"),
+    "city.microdata_file": N_("downloaded a background export of the city's records"),
     "api_token.create": N_("issued an API token"),
     "api_token.revoke": N_("revoked an API token"),
 }
-OBJECT_TYPES = ("user", "cohort", "business", "mail", "audit", "city", "api_token")
+OBJECT_TYPES = ("user", "cohort", "business", "mail", "audit", "city", "api_token", "export_job")
 TOMBSTONE_PREFIX = "erased-"
 TOKEN_PREFIX = "token-"  # the actor of a read through an API token: "token-<its id>", role "api_token"
 PAGE = 50  # rows per page of the admin's list

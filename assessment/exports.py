@@ -5,9 +5,13 @@ formula-injection defence are decided once.
 A ``Table`` is typed columns, rows of plain Python values and metadata (instrument version, filters,
 generation time, rule, ...):
 
-* ``to_csv`` / ``iter_csv``: data only, machine-readable. The metadata is never put in leading
+* ``to_csv`` / ``iter_csv``: data only, machine-readable. The metadata is not put in leading
   comment lines (every CSV reader would have to be told to skip them); ``metadata_csv`` writes it as
-  a separate two-column file for whoever needs it beside the data.
+  a separate two-column file for whoever needs it beside the data. The one exception is a file
+  meant to travel alone, the city's record-level export for statisticians, whose
+  ``iter_csv(..., metadata_lines=True)`` starts with ``# key: value`` lines (pandas
+  ``comment="#"``, R ``comment.char="#"``): a file that is downloaded days after it was asked for
+  must say what it holds and under which rule.
 * ``to_xlsx``: the data sheet plus a sheet named ``metadata`` with the key/value pairs.
 
 Formula injection (OWASP "CSV Injection"): a text cell beginning with = + - @, a tab or a carriage
@@ -58,6 +62,7 @@ XLSX_TIME_NOTE = (
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # as openpyxl's ILLEGAL_CHARACTERS_RE
+_ONE_LINE = re.compile(r"[\r\n]+")  # a metadata line stays one line
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 _CSV_CHUNK = 64 * 1024  # characters buffered before iter_csv yields
 _WIDTH_SAMPLE = 200  # rows looked at to size the XLSX columns
@@ -167,11 +172,15 @@ def _csv_text(value: Value) -> str:
     return repr(value)
 
 
-def iter_csv(table: Table) -> Iterator[bytes]:
+def iter_csv(table: Table, *, metadata_lines: bool = False) -> Iterator[bytes]:
     """The CSV of ``to_csv`` in chunks of about 64 KiB, reading ``table.rows`` as it goes: constant
-    memory for a record-level export of any size (a ``StreamingResponse`` body)."""
+    memory for a record-level export of any size (a ``StreamingResponse`` body). With
+    ``metadata_lines`` the metadata comes first as ``# key: value`` lines (module docstring)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")  # the byte-order mark (see to_csv)
+    if metadata_lines:
+        for key, value in table.metadata:
+            buffer.write(f"# {key}: {_ONE_LINE.sub(' ', value)}\r\n")
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF, fields quoted when needed
     writer.writerow([column.name for column in table.columns])
     for number, row in enumerate(table.rows, start=1):

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -633,3 +634,34 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+EXPORT_JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class ExportJob(SQLModel, table=True):
+    """A large export written in the background (assessment/export_jobs.py): what was asked, by whom,
+    how far it is and where its file is. Progress lives here, not in a worker's memory, so every
+    worker shows the same; ``updated_at`` is the running job's heartbeat, and a running job whose
+    heartbeat stopped (its worker was restarted) is marked failed. ``attempt`` tells the run that
+    owns the row from an older one that was declared dead, so the older one can no longer write."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (
+        one_of("status", EXPORT_JOB_STATUSES, "ck_export_job_status"),
+        Index("ix_export_job_requested_by", "requested_by", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, description="what is exported: assessment.export_jobs.KINDS")
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False))
+    status: str = Field(default="queued", max_length=16)
+    attempt: int = Field(default=1, description="raised by each restart; only that run may write the row")
+    rows_done: int = Field(default=0)
+    rows_total: int | None = Field(default=None)
+    file_path: str | None = Field(default=None, max_length=200, description="relative to DXM_DATA_DIR, once done")
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
         default=5, ge=2, description="Fewest businesses behind any figure of a group: the city's tables (smaller "
         "cells are suppressed, with complementary cells), the city beside a cohort, and the owner's peer group "
         "(falling back from sector and size class to sector, size class, then the city).")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the app keeps its files: the background exports' files are "
+        "written under exports/ here (relative paths are from the working directory).")
+    microdata_job_rows: int = Field(
+        default=100_000, ge=0, description="The city's record-level export: more rows than this are written "
+        "by a background job (its progress and download on /city/microdata) instead of streamed at once.")
+    export_job_stale_minutes: int = Field(
+        default=10, ge=1, description="A running background export whose progress has not moved for this "
+        "long lost its worker (a restart): it is marked failed and can be restarted.")
     cohort_before_days: int = Field(
         default=365, ge=1, description="A course's before/after: how many days before the course start "
         "(dates in Asia/Ho_Chi_Minh) a member's round may close and still be its before (T0).")

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from assessment import access, accounts, answers, audit, text_input
 from assessment.access import Action
-from assessment.models import MAX_ID, ApiToken, Assessment, AssessmentRound, Business, User
+from assessment.models import MAX_ID, ApiToken, Assessment, AssessmentRound, Business, ExportJob, User
 from assessment.settings import Settings
 from web import i18n
 from web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok
@@ -207,6 +207,12 @@ def round_for(action: Action) -> Any:  # a dependency
     return Depends(dependency)
 
 
+def export_job(job_id: RowId, user: CurrentUser, session: SessionDep) -> ExportJob:
+    """A background export its requester or an admin asks for (``access.export_job_for``)."""
+    return _found(access.export_job_for(session, user, job_id))
+
+
+VisibleExportJob = Annotated[ExportJob, Depends(export_job)]
 ViewBusiness = Annotated[Business, business_for(Action.VIEW_BUSINESS)]
 ManageBusiness = Annotated[Business, business_for(Action.MANAGE_BUSINESS)]
 OwnCopy = Annotated[tuple[Assessment, Business], copy_for(Action.TAKE_COPY)]

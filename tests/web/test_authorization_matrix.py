@@ -40,7 +40,16 @@ from assessment import (
     signup,
 )
 from assessment.city.aggregates import Filters
-from assessment.models import Assessment, AssessmentRound, CitySnapshot, CohortAction, JoinRequest, User, utcnow
+from assessment.models import (
+    Assessment,
+    AssessmentRound,
+    CitySnapshot,
+    CohortAction,
+    ExportJob,
+    JoinRequest,
+    User,
+    utcnow,
+)
 from tests.conftest import Browser, _empty_tables
 from tests.factories import answer_all, make_business, start, submitted
 from web.deps import SESSION_COOKIE
@@ -202,6 +211,11 @@ ROWS: list[Row] = [
     row("GET", "/city/snapshots/{snapshot_id}/charts/{kind}.svg", snap=only("D_M", 200)),
     row("GET", "/city/snapshots/{snapshot_id}/exports/{table}.{fmt}", snap=only("D_M", 200)),
     row("GET", "/city/briefing.pdf", **{"-": only("D_M", 200)}),  # too few businesses: a PDF saying so
+    # the record-level export: the department and admins; a background job its requester (D) and admins
+    row("GET", "/city/microdata", **{"-": only("D_M", 200)}),
+    row("POST", "/city/microdata", **{"-": only("D_M", 200)}),  # below k: every record dropped, streamed at once
+    row("POST", "/city/microdata/jobs/{job_id}/restart", job=only("D_M", 303), jobdone=only("D_M", 409)),
+    row("GET", "/city/microdata/jobs/{job_id}/download", jobdone=only("D_M", 200), job=only("D_M", 404)),
     row("GET", "/api/v1/aggregates", **{"-": only("D_M_K", 400, anon=401)}),  # after the access check: no group_by
     row("GET", "/api/v1/openapi.json", **{"-": e(200, anon=200)}),  # the schema holds no figures
     row("GET", "/admin/api-tokens", **{"-": only("M", 200)}),
@@ -262,6 +276,13 @@ def build_world(engine, settings) -> World:
         reset = resets.request(session=s, settings=settings, email="a@example.vn", language="en", client="world")
         issued = api_tokens.issue(session=s, admin=users["M2"], name="statistics", client="world")
         assert reset is not None and reset.token
+        job_params = {"instrument": "quick-check", "version": "1.0", "period": "2026-Q2", "k": 5}
+        failed_job = ExportJob(kind="microdata", requested_by=users["D"].id, params=job_params, status="failed")
+        done_job = ExportJob(kind="microdata", requested_by=users["D"].id, params=job_params, status="done",
+                             file_path="exports/world.csv", rows_total=0)
+        s.add_all([failed_job, done_job])
+        (settings.data_dir / "exports").mkdir(parents=True, exist_ok=True)
+        (settings.data_dir / "exports" / "world.csv").write_bytes(b"instrument\r\n")
         users["U"].disabled_at = utcnow()
         s.add(users["U"])
         s.commit()
@@ -297,6 +318,8 @@ def build_world(engine, settings) -> World:
             "city": {"kind": "levels", "table": "sections", "fmt": "csv"},
             "snap": {"snapshot_id": snapshot.id, "kind": "levels", "table": "sections", "fmt": "csv"},
             "token": {"token_id": issued.token.id},
+            "job": {"job_id": failed_job.id},
+            "jobdone": {"job_id": done_job.id},
         }
         assert y_closed.id and s.exec(select(Assessment)).all()
         return World(users, ids, issued.secret)
@@ -401,7 +424,7 @@ def test_every_cell_answers_as_the_table_says(app, engine, settings):
 
 
 @pytest.fixture
-def settings(database_url):
+def settings(database_url, tmp_path):
     from assessment.settings import Settings
 
-    return Settings(database_url=database_url, default_language="en")
+    return Settings(database_url=database_url, default_language="en", data_dir=tmp_path)

@@ -27,6 +27,7 @@ WHOLE_FORM = {
     "/city/snapshots": ("instrument", "version", "period", "district", "level"),
     "/city/population": ("file", "instrument", "period", "size_class"),  # a text "file": no file sent
     "/admin/api-tokens": ("name",),
+    "/city/microdata": ("instrument", "version", "period"),
 }
 NOT_FORMS = {"/logout"}  # ends the fuzzing person's session; it reads no field
 

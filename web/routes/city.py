@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from assessment import city_dashboard, city_exports, city_snapshots, exports, reference
-from assessment.city import aggregates, coverage
+from assessment import access, city_dashboard, city_exports, city_snapshots, export_jobs, exports, reference
+from assessment.city import aggregates, coverage, microdata
 from assessment.city.aggregates import Filters, Share, Table
 from assessment.city_dashboard import TABLES, Dashboard
 from assessment.messages import N_, FormErrors
@@ -33,6 +33,7 @@ from web.deps import (
     RowId,
     SessionDep,
     SettingsDep,
+    VisibleExportJob,
     audit_access,
     client_address,
     require_roles,
@@ -46,6 +47,8 @@ EXPORTS = ("overview", *TABLES)
 EXPORT_LABELS = {"overview": N_("overview: levels, dimensions, share and target"), "sections": N_("by sector"),
                  "sizes": N_("by size class"), "wards": N_("by ward or commune"), "districts": N_("by former district"),
                  "areas": N_("wards and communes"), "quarters": N_("per quarter")}
+MICRODATA_KEYS = ("instrument", "version", "period")  # the record-level export takes no other filter
+JOB_STATUS_NAMES = {"queued": N_("queued"), "running": N_("running"), "done": N_("ready"), "failed": N_("failed")}
 
 
 def _lenient(params: Mapping[str, str]) -> dict[str, str]:
@@ -299,3 +302,92 @@ def briefing(request: Request, session: SessionDep, settings: SettingsDep, user:
     name = f"city-briefing-{filters.instrument}-{filters.version}-{filters.period}.pdf"
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+# -- the record-level export ----------------------------------------------------------------------------
+def _microdata_filters(session: Session, params: Mapping[str, Any]) -> Filters:
+    return _filters(session, {key: str(params.get(key) or "") for key in MICRODATA_KEYS})
+
+
+def _microdata_url(filters: Filters) -> str:
+    return "/city/microdata?" + urlencode({key: getattr(filters, key) for key in MICRODATA_KEYS})
+
+
+def _engine_url(request: Request) -> str:
+    """The app's database, for a background job's own engine (``assessment.export_jobs``)."""
+    return str(request.app.state.engine.url.render_as_string(hide_password=False))
+
+
+@router.get("/microdata")
+def microdata_page(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
+    """The export's filters and button, and the background exports one may see; an HTMX request (the
+    list polling while a job runs) gets only the list."""
+    filters = _microdata_filters(session, request.query_params)
+    export_jobs.mark_stale(session, minutes=settings.export_job_stale_minutes)
+    jobs = access.export_jobs_for(session, user)
+    context = {
+        "filters": filters, "k": settings.min_cell, "jobs": jobs, "job_rows": settings.microdata_job_rows,
+        "polling": any(j.status in export_jobs.ACTIVE for j in jobs), "status_names": JOB_STATUS_NAMES,
+        "stale_error": export_jobs.STALE,
+        "query": urlencode({key: getattr(filters, key) for key in MICRODATA_KEYS}),
+        "filter_query": {key: getattr(filters, key) for key in MICRODATA_KEYS},
+        "instruments": [(i, list(versions)) for i, versions in loader.bundled().items()],
+        "titles": {i: loader.latest(i).title for i in loader.bundled()},
+        "periods": city_dashboard.periods(session, filters.instrument, filters.version),
+    }
+    return render(request, "city_microdata.html", context, block="jobs" if is_htmx(request) else None)
+
+
+@router.post("/microdata")
+def microdata_export(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                     form: FormDep) -> Response:
+    """The records of the filters' period: streamed at once up to ``DXM_MICRODATA_JOB_ROWS`` rows,
+    above that a background job (the same file, later) and back to the page that lists it."""
+    filters = _microdata_filters(session, form)
+    k = settings.min_cell
+    planned = microdata.plan(session.connection(), filters, k)
+    if planned.rows > settings.microdata_job_rows:
+        params = export_jobs.microdata_params(filters, k)
+        job = export_jobs.active_like(session, user, "microdata", params)
+        new = job is None
+        if job is None:
+            job = export_jobs.create(session=session, user=user, kind="microdata", params=params,
+                                     rows_total=planned.rows)
+        audit_access(request, session, user, "city.microdata_job", "export_job", job.id or 0)
+        if new:
+            export_jobs.start(url=_engine_url(request), data_dir=settings.data_dir, job=job)
+        return RedirectResponse(_microdata_url(filters), status_code=303)
+    audit_access(request, session, user, "city.microdata", "city", _audit_id(filters))
+    # The request's session has committed (its connection is back in the pool) but holds its slot
+    # until the response is sent: the stream takes that connection from the engine itself.
+    name = f"city-microdata-{filters.instrument}-{filters.version}-{filters.period}.csv"
+    return StreamingResponse(microdata.iter_csv(request.app.state.engine, filters, k, now=utcnow()),
+                             media_type=exports.CSV_MEDIA_TYPE,
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})
+
+
+@router.post("/microdata/jobs/{job_id}/restart")
+def microdata_restart(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                      job: VisibleExportJob) -> Response:
+    """A failed background export run again (409 for one that has not failed)."""
+    export_jobs.mark_stale(session, minutes=settings.export_job_stale_minutes)
+    session.refresh(job)
+    try:
+        export_jobs.restart(session=session, job=job, k=settings.min_cell)
+    except ValueError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    audit_access(request, session, user, "city.microdata_job", "export_job", job.id or 0)
+    export_jobs.start(url=_engine_url(request), data_dir=settings.data_dir, job=job)
+    return RedirectResponse("/city/microdata?" + urlencode(
+        {key: job.params.get(key, "") for key in MICRODATA_KEYS}), status_code=303)
+
+
+@router.get("/microdata/jobs/{job_id}/download")
+def microdata_download(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser,
+                       job: VisibleExportJob) -> Response:
+    """A finished background export's file (404 until it is ready)."""
+    path = export_jobs.file_of(settings.data_dir, job)
+    if path is None:
+        raise HTTPException(status_code=404)
+    audit_access(request, session, user, "city.microdata_file", "export_job", job.id or 0)
+    return FileResponse(path, media_type=exports.CSV_MEDIA_TYPE, filename=export_jobs.download_name(job),
+                        headers={"Cache-Control": "no-store"})
