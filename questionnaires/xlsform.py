@@ -329,10 +329,14 @@ def _overall(rule: tuple[int, Any] | None, cell: Cell, gates: list[tuple[int, di
              reader: _Reader) -> dict[str, Any]:
     out: dict[str, Any] = {}
     reader.cells["overall_level"] = reader.cells["overall_level.rule"] = cell
+    reader.cells["overall_level.gates"] = Cell("gates")
     if rule is not None:
         out["rule"] = reader.text(rule[1], cell)
     if gates:
         reader.cells["overall_level.gates"] = Cell("gates", gates[0][0])
+        if out.get("rule") != "gated":
+            reader.problem(Cell("gates", gates[0][0]), "gates are for the overall rule gated "
+                           f"(the instrument's overall_rule is {out.get('rule', 'score')!r})")
         out["gates"] = []
         for i, (number, values) in enumerate(gates):
             path = f"overall_level.gates[{i}]"
@@ -518,7 +522,11 @@ _QUESTION_RULES = (("min_select", "min_select"), ("scale", "scale"), ("exclusive
 
 def locate(path: str, message: str, cells: dict[str, Cell]) -> Cell:
     """The cell behind a lint path: the path itself, else its nearest registered parent."""
+    path = re.sub(r"^overall_level\.(score|gated)\b", "overall_level", path)  # pydantic names the union's tag
     if re.fullmatch(r"questions\[\d+\]", path):
+        label = re.match(r"scale_labels '([^']*)'", message)  # a label off the scale: the label's row
+        if label and f"{path}.scale_labels.{label[1]}" in cells:
+            return cells[f"{path}.scale_labels.{label[1]}"]
         for word, column in _QUESTION_RULES:
             if word in message and f"{path}.{column}" in cells:
                 return cells[f"{path}.{column}"]
