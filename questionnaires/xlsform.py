@@ -25,6 +25,7 @@ import yaml
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.utils.exceptions import IllegalCharacterError  # type: ignore[import-untyped]
 from openpyxl.worksheet.datavalidation import DataValidation  # type: ignore[import-untyped]
 from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
@@ -460,6 +461,8 @@ def _questions(rows: list[tuple[int, dict[str, Any]]], table_rows: list[tuple[in
         reader.cells[f"{path}.rows"] = cells["type"]
         if "type" in question:
             question["type"] = question["type"].lower()
+        if "scale" in question:
+            question["scale"] = re.sub(r"\s+", "", question["scale"])  # "0 - 5" is 0-5
         if not question.get("allow_na", True):
             del question["allow_na"]
         _applies(question)
@@ -676,7 +679,8 @@ def _list_key(options: Any) -> str:
 
 def to_workbook(data: dict[str, Any]) -> Workbook:
     """Write the YAML-shaped mapping (as :func:`instrument_data` gives it) as a workbook: questions
-    with the same options share one option list, named after the first question that uses it."""
+    with the same options share one option list, named after the first question that uses it.
+    ``ValueError`` for a text a workbook cannot hold (a control character)."""
     langs = _languages(data)
     wb = Workbook()
     wb.remove(wb.active)
@@ -768,7 +772,11 @@ def _fill(ws: Worksheet, rows: list[dict[str, Any]]) -> None:
             value = row.get(column)
             if value is None:
                 continue
-            cell = ws.cell(number, i, value)
+            try:
+                cell = ws.cell(number, i, value)
+            except IllegalCharacterError:
+                raise ValueError(f"{Cell(ws.title, number, column)}: a control character, which a workbook "
+                                 f"cannot hold, in {value!r}") from None
             if isinstance(value, str) and value.startswith("="):
                 cell.data_type = "s"  # openpyxl makes any str beginning with "=" a formula
             if column in _TEXT_COLUMNS and isinstance(value, str):

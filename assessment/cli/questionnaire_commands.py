@@ -64,7 +64,11 @@ def export(
     if xlsx is None:
         typer.echo(json.dumps(instrument.export(texts=texts), ensure_ascii=False, indent=2))
         return
-    workbook = xlsform.to_workbook(xlsform.instrument_data(instrument))
+    try:
+        workbook = xlsform.to_workbook(xlsform.instrument_data(instrument))
+    except ValueError as exc:
+        typer.echo(f"{instrument_id}: {exc}", err=True)
+        raise typer.Exit(1) from None
     _write_atomically(xlsx, workbook.save)
     typer.echo(f"{xlsx}: {instrument.id} {instrument.version}, {len(instrument.questions)} questions", err=True)
 

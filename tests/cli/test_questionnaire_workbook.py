@@ -10,6 +10,7 @@ from assessment.cli import app
 from questionnaires import loader
 
 DRAFT = Path(__file__).parents[2] / "questionnaires" / "data" / "tools-2025" / "1.0.yaml.draft"
+EXAMPLE = Path(__file__).parents[1] / "scoring" / "example.yaml"
 
 
 def run(*args: str):
@@ -99,3 +100,15 @@ def test_export_of_an_unknown_instrument_or_version(tmp_path):
 def test_export_into_a_missing_folder(tmp_path):
     result = run("export", "dmat", "--xlsx", tmp_path / "no" / "x.xlsx")
     assert result.exit_code == 1 and "cannot write the file" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_text_a_workbook_cannot_hold(tmp_path):
+    source = tmp_path / "odd.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert "title: {vi: Ví dụ, en: Example}" in text
+    source.write_text(text.replace("title: {vi: Ví dụ, en: Example}", 'title: {vi: Ví dụ, en: "Ex\\vample"}'),
+                      encoding="utf-8")
+    result = run("export", source, "--xlsx", tmp_path / "odd.xlsx")
+    assert result.exit_code == 1, result.output
+    assert "instrument, row 5, column value: a control character" in result.stderr
+    assert not (tmp_path / "odd.xlsx").exists() and "Traceback" not in result.output

@@ -13,10 +13,12 @@ from questionnaires.schema import Instrument
 ROOT = Path(__file__).parents[2]
 DRAFT = ROOT / "questionnaires" / "data" / "tools-2025" / "1.0.yaml.draft"
 EXAMPLE = ROOT / "docs" / "questionnaire-example.xlsx"
+EXAMPLE_YAML = ROOT / "tests" / "scoring" / "example.yaml"
 
 
 def instruments() -> list[Instrument]:
-    return [loader.get(i) for i in sorted(loader.bundled())] + [loader.load_file(DRAFT)]
+    """Every bundled instrument, the tools-2025 draft and the method's worked example (version "1")."""
+    return [loader.get(i) for i in sorted(loader.bundled())] + [loader.load_file(DRAFT), loader.load_file(EXAMPLE_YAML)]
 
 
 def saved(wb: Workbook) -> Workbook:
@@ -293,6 +295,8 @@ def test_a_scale_excel_made_a_date_is_an_error():
     row = row_of(wb, "questions", "id", "dat02")
     set_cell(wb, "questions", row, "scale", dt.datetime(2026, 5, 1))
     assert errors(wb)[0].startswith(f"questions, row {row}, column scale: the spreadsheet turned this into a date")
+    set_cell(wb, "questions", row, "scale", " 0 - 4 ")
+    assert xlsform.import_workbook(saved(wb), "x.xlsx").instrument == loader.load_file(DRAFT)
 
 
 def test_gates_name_their_row():
