@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -144,9 +145,12 @@ class _Reader:
             return value
         if isinstance(value, str):
             try:
-                return float(value.strip().replace(",", "."))
+                number = float(value.strip().replace(",", "."))
             except ValueError:
                 pass
+            else:
+                if math.isfinite(number):
+                    return number
         self.problem(cell, f"{self.text(value, cell)!r} is not a number")
         return self.text(value, cell)
 
@@ -169,23 +173,26 @@ class _Reader:
     def words(self, value: Any, cell: Cell) -> list[str]:
         return [word for word in _SPLIT.split(self.text(value, cell)) if word]
 
-    def texts(self, values: dict[str, Any], prefix: str, path: str, sheet: str, row: int | None,
+    def texts(self, values: dict[str, Any], prefix: str, path: str, cell_of: Callable[[str], Cell],
               *, required: bool = True) -> dict[str, str] | None:
         """The ``<prefix>_<lang>`` cells of a row as a text mapping ({} when required and empty,
-        None when optional and empty); registers the cell of every language, so that "missing
-        translation (en)" points at the empty ``text_en`` cell."""
+        None when optional and empty); registers the cell of every language (``cell_of(column)``),
+        so that "missing translation (en)" points at the empty ``text_en`` cell."""
         out: dict[str, str] = {}
         langs = dict.fromkeys([*LANGUAGES, *(m[2] for c in values if (m := _LANG_COLUMN.match(c)) and m[1] == prefix)])
         for lang in langs:
             column = f"{prefix}_{lang}"
-            cell = Cell(sheet, row, column) if row is not None else Cell(sheet, None, "value", key=column)
-            self.cells[f"{path}.{lang}"] = cell
+            cell = self.cells[f"{path}.{lang}"] = cell_of(column)
             if column in values:
                 text = self.text(values[column], cell)
                 if text:
                     out[lang] = text
         self.cells.setdefault(path, self.cells[f"{path}.{LANGUAGES[0]}"])
         return out if out or required else None
+
+
+def _in_row(sheet: str, number: int) -> Callable[[str], Cell]:
+    return lambda column: Cell(sheet, number, column)
 
 
 def _sheet_rows(ws: Worksheet, name: str, reader: _Reader) -> list[tuple[int, dict[str, Any]]]:
@@ -271,10 +278,7 @@ def _instrument(sheets: dict[str, list[tuple[int, dict[str, Any]]]], reader: _Re
         data["version"] = _version(keys["version"][1], cell("version"), reader)
     text_values = {key: value for key, (_, value) in keys.items() if _LANG_COLUMN.match(key)}
     for prefix in INSTRUMENT_TEXTS:
-        texts = reader.texts(text_values, prefix, prefix, "instrument", None, required=prefix != "source")
-        for lang in [*LANGUAGES, *(k.split("_")[1] for k in text_values if k.startswith(prefix + "_"))]:
-            reader.cells[f"{prefix}.{lang}"] = cell(f"{prefix}_{lang}")
-        reader.cells[prefix] = cell(f"{prefix}_{LANGUAGES[0]}")
+        texts = reader.texts(text_values, prefix, prefix, cell, required=prefix != "source")
         if texts is not None:
             data[prefix] = texts
     if "languages" in keys:
@@ -320,8 +324,9 @@ def _levels(rows: list[tuple[int, dict[str, Any]]], reader: _Reader) -> list[dic
         path = f"levels[{i}]"
         level, cells = _fields(values, number, "levels", path, reader, {"id": "text", "min_score": "number"})
         reader.cells[path] = cells["id"]
-        level["name"] = reader.texts(values, "name", f"{path}.name", "levels", number)
-        level["description"] = reader.texts(values, "description", f"{path}.description", "levels", number)
+        in_row = _in_row("levels", number)
+        level["name"] = reader.texts(values, "name", f"{path}.name", in_row)
+        level["description"] = reader.texts(values, "description", f"{path}.description", in_row)
         levels.append(level)
     return levels
 
@@ -356,8 +361,9 @@ def _dimensions(rows: list[tuple[int, dict[str, Any]]], advice: list[tuple[int, 
         path = f"dimensions[{i}]"
         dimension, cells = _fields(values, number, "dimensions", path, reader, {"id": "text", "weight": "number"})
         reader.cells[path] = reader.cells[f"{path}.recommendations"] = cells["id"]
-        dimension["name"] = reader.texts(values, "name", f"{path}.name", "dimensions", number)
-        dimension["description"] = reader.texts(values, "description", f"{path}.description", "dimensions", number)
+        in_row = _in_row("dimensions", number)
+        dimension["name"] = reader.texts(values, "name", f"{path}.name", in_row)
+        dimension["description"] = reader.texts(values, "description", f"{path}.description", in_row)
         index.setdefault(str(dimension.get("id")), i)
         dimensions.append(dimension)
     for number, values in advice:
@@ -377,7 +383,7 @@ def _dimensions(rows: list[tuple[int, dict[str, Any]]], advice: list[tuple[int, 
                            f"a second text for dimension {dimension_id!r} at level {level_id!r}")
             continue
         path = f"dimensions[{i}].recommendations.{level_id}"
-        recommendations[level_id] = reader.texts(values, "text", path, "recommendations", number)
+        recommendations[level_id] = reader.texts(values, "text", path, _in_row("recommendations", number))
         reader.cells[path] = Cell("recommendations", number, "level")
     return dimensions
 
@@ -403,7 +409,7 @@ def _options(rows: list[tuple[int, dict[str, Any]]], path: str, reader: _Reader)
         reader.cells[option_path] = cells["id"]
         if not option.get("exclusive", True):
             del option["exclusive"]
-        option["text"] = reader.texts(values, "text", f"{option_path}.text", "options", number)
+        option["text"] = reader.texts(values, "text", f"{option_path}.text", _in_row("options", number))
         options.append(option)
     return options
 
@@ -421,7 +427,7 @@ def _scale_labels(rows: list[tuple[int, dict[str, Any]]], path: str, scale: Any,
                            f"the labels of a scale take no {column}: point i of a scale A-B scores i/B")
         label_path = f"{path}.scale_labels.{point}"
         reader.cells[label_path] = Cell("options", number, "id")
-        labels[point] = reader.texts(values, "text", label_path, "options", number) or {}
+        labels[point] = reader.texts(values, "text", label_path, _in_row("options", number)) or {}
         if point in points:  # the schema writes the scale out as options: point k is option k - A
             option_path = f"{path}.options[{points.index(point)}]"
             reader.cells[option_path] = Cell("options", number, "id")
@@ -466,8 +472,8 @@ def _questions(rows: list[tuple[int, dict[str, Any]]], table_rows: list[tuple[in
         if not question.get("allow_na", True):
             del question["allow_na"]
         _applies(question)
-        question["text"] = reader.texts(values, "text", f"{path}.text", "questions", number)
-        help_text = reader.texts(values, "help", f"{path}.help", "questions", number, required=False)
+        question["text"] = reader.texts(values, "text", f"{path}.text", _in_row("questions", number))
+        help_text = reader.texts(values, "help", f"{path}.help", _in_row("questions", number), required=False)
         if help_text is not None:
             question["help"] = help_text
         list_name = question.pop("options", None)
@@ -507,8 +513,8 @@ def _rows(rows: list[tuple[int, dict[str, Any]]], questions: list[dict[str, Any]
             reader.cells[f"{path}.applies_to.{key}"] = cells[f"applies_{key}"]
         reader.cells[f"{path}.applies_to"] = cells["applies_sections"]
         _applies(row)
-        row["text"] = reader.texts(values, "text", f"{path}.text", "rows", number)
-        help_text = reader.texts(values, "help", f"{path}.help", "rows", number, required=False)
+        row["text"] = reader.texts(values, "text", f"{path}.text", _in_row("rows", number))
+        help_text = reader.texts(values, "help", f"{path}.help", _in_row("rows", number), required=False)
         if help_text is not None:
             row["help"] = help_text
         table_rows.append(row)
