@@ -8,6 +8,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import typer
 from openpyxl import load_workbook  # type: ignore[import-untyped]
@@ -82,19 +83,17 @@ def import_workbook(
 ) -> None:
     """Read a workbook, check it like a YAML file, and write it as YAML; every problem as
     SHEET, ROW, COLUMN: MESSAGE (exit 1 on any error, and nothing is written)."""
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except (OSError, InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    try:  # read whole (a questionnaire is small), so that a damaged file fails here and not midway
+        workbook = load_workbook(file, data_only=True)
+    except (OSError, InvalidFileException, zipfile.BadZipFile, ParseError, KeyError, ValueError) as exc:
         typer.echo(f"{file}: cannot read the workbook: {exc}", err=True)
         raise typer.Exit(1) from None
-    try:
-        result = xlsform.import_workbook(workbook, str(file), strict=strict)
-    finally:
-        workbook.close()
+    result = xlsform.import_workbook(workbook, str(file), strict=strict)
     for problem in [*result.errors, *result.warnings]:
         typer.echo(f"{file}: {problem}", err=True)
     if result.instrument is None:
-        typer.echo(f"{file}: {len(result.errors)} errors; nothing written", err=True)
+        count = len(result.errors)
+        typer.echo(f"{file}: {count} error{'s' if count != 1 else ''}; nothing written", err=True)
         raise typer.Exit(1)
     instrument = result.instrument
     text = xlsform.to_yaml(xlsform.instrument_data(instrument),

@@ -1,6 +1,8 @@
 """``dxm questionnaire export --xlsx`` and ``dxm questionnaire import``: files in, files out, and
 nothing written when the workbook has an error."""
 
+import io
+import zipfile
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -79,8 +81,21 @@ def test_strict_counts_warnings(tmp_path):
             in result.stderr)
 
 
+def damaged(path: Path) -> bytes:
+    """The workbook at ``path`` with the questions sheet cut in half."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            target.writestr(name, data[: len(data) // 2] if name == "xl/worksheets/sheet3.xml" else data)
+    return buffer.getvalue()
+
+
 def test_a_file_that_is_not_a_workbook(tmp_path):
-    for name, content in [("missing.xlsx", None), ("text.xlsx", b"id: quick-check\n"), ("q.yaml", b"id: x\n")]:
+    good = tmp_path / "good.xlsx"
+    run("export", "quick-check", "--xlsx", good)
+    for name, content in [("missing.xlsx", None), ("text.xlsx", b"id: quick-check\n"), ("q.yaml", b"id: x\n"),
+                          ("damaged.xlsx", damaged(good))]:
         path = tmp_path / name
         if content is not None:
             path.write_bytes(content)

@@ -96,7 +96,7 @@ def test_the_example_workbook_is_up_to_date():
     """docs/questionnaire-example.xlsx is `dxm questionnaire export quick-check --xlsx ...`."""
     fresh = dict(xlsform.cell_values(saved(editable("quick-check"))))
     committed = dict(xlsform.cell_values(load_workbook(EXAMPLE, read_only=True, data_only=True)))
-    assert committed == fresh
+    assert committed == fresh, "run: dxm questionnaire export quick-check --xlsx docs/questionnaire-example.xlsx"
 
 
 def hand_made() -> Workbook:
