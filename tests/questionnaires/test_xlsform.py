@@ -2,9 +2,11 @@
 workbook names its sheet, row and column."""
 
 import io
+import unicodedata
 from pathlib import Path
 
 import pytest
+import yaml
 from openpyxl import Workbook, load_workbook
 
 from questionnaires import loader, xlsform
@@ -69,6 +71,10 @@ def test_the_yaml_written_reads_back_as_the_same_instrument(instrument):
     assert text.startswith("# a comment\nid: ")
     report = loader.lint_report(text, "out.yaml", strict=True)
     assert report.errors == [] and report.instrument == instrument
+    assert unicodedata.is_normalized("NFC", text)
+    keys = ["id", "version", "title", "description", "source", "threshold", "overall_level", "levels", "dimensions",
+            "questions"]
+    assert list(yaml.safe_load(text)) == [k for k in keys if k != "source" or instrument.source is not None]
 
 
 def test_the_shapes_of_format_v2_in_the_sheets():
@@ -110,9 +116,10 @@ def hand_made() -> Workbook:
                             "ask Lan"])
     wb["questions"].append([7, 2024, "multi", None, None, "tools", "Công cụ?", "Tools?", "Outils ?"])
     sheets = {
-        "instrument": [["key", "value"], ["id", "hand"], ["version", 2], ["title_vi", "Thử"], ["title_en", "Try"],
-                       ["title_fr", "Essai"], ["description_vi", "Mô tả"], ["description_en", "About"],
-                       ["description_fr", "À propos"], ["languages", "vi, en, fr"]],
+        "instrument": [["key", "value"], ["id", "hand"], ["version", 2],
+                       ["title_vi", unicodedata.normalize("NFD", "Thử")], ["title_en", "Try"], ["title_fr", "Essai"],
+                       ["description_vi", "Mô tả"], ["description_en", "About"], ["description_fr", "À propos"],
+                       ["languages", "vi, en, fr"]],
         "options": [["list", "id", "score", "exclusive", "text_vi", "text_en", "text_fr"],
                     ["yesno", "yes", 1, None, "Có", "Yes", "Oui"], ["yesno", "no", 0, None, "Không", "No", "Non"],
                     ["tools", 1, 0.5, None, "Một", "One", "Un"], ["tools", 2, "0,5", "no", "Hai", "Two", "Deux"],
@@ -137,6 +144,7 @@ def test_a_hand_made_workbook():
     assert result.errors == [] and len(result.warnings) == 1  # the numeric version, below
     ins = result.instrument
     assert (ins.id, ins.version, ins.languages, ins.title.get("fr")) == ("hand", "2.0", ["vi", "en", "fr"], "Essai")
+    assert ins.title.vi == "Thử" and len(ins.title.vi) == 3  # NFC, though typed decomposed
     q1, q7 = ins.questions
     assert (q1.id, q1.dimension, q1.weight, q1.allow_na, q1.text.get("fr")) == ("q1", "2024", 1.5, True, "Oui ou non ?")
     assert [(o.id, o.score, o.exclusive) for o in q7.options] == [("1", 0.5, False), ("2", 0.5, False),
