@@ -343,3 +343,13 @@ def test_gates_and_the_overall_rule_must_agree():
     wb = editable("mic-dbi")
     wb["gates"].delete_rows(2, 10)
     assert errors(wb) == ["gates: missing"]
+
+
+def test_every_sheet_column_and_key_is_documented():
+    doc = (ROOT / "docs" / "questionnaire-workbook.md").read_text(encoding="utf-8")
+    for sheet, (columns, prefixes) in xlsform.SHEETS.items():
+        assert f"## Sheet `{sheet}`" in doc, sheet
+        for column in [*columns, *(f"{prefix}_vi" for prefix in prefixes)]:
+            assert f"`{column}`" in doc, (sheet, column)
+    for key in [*xlsform.INSTRUMENT_KEYS, *(f"{prefix}_en" for prefix in xlsform.INSTRUMENT_TEXTS)]:
+        assert f"`{key}`" in doc, key
