@@ -18,7 +18,7 @@ MAX_PROBLEMS_SHOWN = 1000
 
 def resolve_instrument(instrument_id: str, version: str | None) -> Instrument:
     """A bundled instrument by id, or a draft instrument file (for the centre's authors)."""
-    if instrument_id.endswith((".yaml", ".yml")):
+    if instrument_id.endswith((".yaml", ".yml", ".yaml.draft")):
         try:
             return loader.load_file(Path(instrument_id))
         except loader.InstrumentError as exc:
@@ -27,7 +27,8 @@ def resolve_instrument(instrument_id: str, version: str | None) -> Instrument:
     try:
         return loader.get(instrument_id, version)
     except KeyError:
-        typer.echo(f"no instrument {instrument_id!r}; known: {', '.join(sorted(loader.bundled()))}", err=True)
+        typer.echo(f"no instrument {instrument_id!r} (version {version or 'latest'}); "
+                   f"known: {', '.join(sorted(loader.bundled()))}", err=True)
         raise typer.Exit(2) from None
 
 
