@@ -153,13 +153,14 @@ def main() -> None:
     v2_codes = random_v2_codes(v2, n, rng)
     applicable = rng.random(v2_codes.shape) < 0.9  # some rows and questions not asked or unanswered
     mic_codes = random_codes(model, n, rng)
+    mic_applicable = rng.random(mic_codes.shape) < 0.9  # the same share, so only the shapes differ
     t_v2 = best_of(lambda: score(v2_codes, v2, applicable=applicable))
-    t_mic = best_of(lambda: score(mic_codes, model))
+    t_mic = best_of(lambda: score(mic_codes, model, applicable=mic_applicable))
     per_cell_v2, per_cell_mic = 1e9 * t_v2 / v2_codes.size, 1e9 * t_mic / mic_codes.size
     print(f"format v2, tools-2025 draft ({v2.n_questions} columns in {v2.n_items} items: "
           f"{int(v2.multi.sum())} checklists, {sum(q.type == 'table' for q in draft.questions)} tables), "
           f"{n:,} rows with a mask: {t_v2:.3f}s, {per_cell_v2:.1f} ns per answer "
-          f"against mic-dbi's {per_cell_mic:.1f} ns ({per_cell_v2 / per_cell_mic:.2f}x)")
+          f"against mic-dbi's {per_cell_mic:.1f} ns with a mask too ({per_cell_v2 / per_cell_mic:.2f}x)")
 
     if not args.no_cli:
         with tempfile.TemporaryDirectory() as tmp:

@@ -80,23 +80,18 @@ def _check_multi_rules(codes: np.ndarray, model: ScoringModel, applicable: np.nd
         raise ValueError(f"{problem} in row {first_row + row}")
 
 
-def _multi_scores(codes: np.ndarray, scores: np.ndarray, na_code: int) -> np.ndarray:
-    """One multi-choice column: clip(bits @ option scores, 0, 1), NaN for "not applicable"."""
-    bits = (codes.astype(np.int64, copy=False)[:, None] >> np.arange(scores.size, dtype=np.int64)) & 1
-    values: np.ndarray = np.clip(bits @ scores, 0.0, 1.0)
-    values[codes == na_code] = np.nan
-    return values
-
-
 def question_scores(codes: np.ndarray, model: ScoringModel) -> np.ndarray:
-    """Column scores in [0, 1], shape (n, C); NaN where not applicable."""
+    """Column scores in [0, 1], shape (n, C); NaN where not applicable. One gather for every column
+    but the checklists of more than 8 options, which add one gather per byte of their masks."""
+    columns = model.wide_columns
+    if not columns.size:
+        scores: np.ndarray = model.lookup.take(codes + model.lookup_offsets)
+        return scores
     index = codes + model.lookup_offsets
-    columns = model.multi_columns
-    if columns.size:
-        index[:, columns] = model.lookup_offsets[columns]  # a placeholder, overwritten below
-    scores: np.ndarray = model.lookup.take(index)
+    index[:, columns] = model.lookup_offsets[columns]  # a placeholder, overwritten below
+    scores = model.lookup.take(index)
     for c in columns:
-        scores[:, c] = _multi_scores(codes[:, c], model.option_scores[c], int(model.na_codes[c]))
+        scores[:, c] = model.wide_scores(int(c), codes[:, c])
     return scores
 
 

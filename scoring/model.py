@@ -21,9 +21,13 @@ Each answer is one integer per column (int64):
   62 options (``MAX_MULTI_OPTIONS``); 0 is "nothing ticked", a valid answer unless ``min_select``;
 * "not applicable": the code after the last one, ``na_codes[c]`` (k, or 2**k for multi choice).
 
-A single-choice column's score is looked up in one flat table (``lookup``, already clipped to
-[0, 1], NaN for "not applicable"); a multi-choice column's is computed from its bits:
-``clip(bits @ option_scores, 0, 1)``, so the number of options costs time linearly, not 2**k memory.
+A column's score is looked up in one flat table (``lookup``, already clipped to [0, 1], NaN for "not
+applicable"): a single choice's option scores, and for a checklist of at most 8 options
+(``BYTE``) the score of each of its 2**k masks, ``clip(bits @ option_scores, 0, 1)``, at most 256
+entries. A wider checklist is scored per byte of its mask: each byte indexes a 256-entry table of
+the partial sums of its 8 options (``byte_lookup``); the partial sums are added, then clipped. So
+memory grows linearly with the options (256 entries per 8), time by one gather per 8 options, and
+every answer is one gather in the common case.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ import numpy as np
 MAX_MULTI_OPTIONS = 62
 #: the largest multi-choice question the legacy ``table`` property writes out (2**k entries)
 LEGACY_TABLE_MAX_OPTIONS = 16
+#: options per byte of a checklist's mask: up to this many, its masks are looked up whole
+BYTE = 8
 
 
 class InvalidAnswer(KeyError, ValueError):
@@ -65,8 +71,10 @@ class ScoringModel:
     na_codes: np.ndarray  # (C,) int64
     exclusive_masks: np.ndarray  # (C,) int64: bits of the exclusive options (0: none)
     min_select: np.ndarray  # (C,) int64
-    lookup_offsets: np.ndarray  # (C,) int64, start of each single-choice column's slice of `lookup`
-    lookup: np.ndarray  # flat float64: clipped option scores then NaN, per single-choice column
+    lookup_offsets: np.ndarray  # (C,) int64, start of each column's slice of `lookup`
+    lookup: np.ndarray  # flat float64: per column its clipped score per code, then NaN (one NaN: wide checklist)
+    byte_offsets: tuple[tuple[int, ...], ...]  # per column: start of each mask byte's table (wide checklists)
+    byte_lookup: np.ndarray  # flat float64: 256 partial sums per byte of a wide checklist's mask
     question_dimension: np.ndarray  # (C,) int index into dimension_ids
     item_ids: tuple[str, ...]  # (I,) question ids (a table is one item)
     column_item: np.ndarray  # (C,) int index into item_ids
@@ -85,8 +93,20 @@ class ScoringModel:
         return np.flatnonzero(self.allow_na)
 
     @cached_property
-    def multi_columns(self) -> np.ndarray:
-        return np.flatnonzero(self.multi)
+    def wide_columns(self) -> np.ndarray:
+        """The checklists of more than ``BYTE`` options (scored per byte of the mask)."""
+        return np.flatnonzero([bool(offsets) for offsets in self.byte_offsets])
+
+    def wide_scores(self, question: int, codes: np.ndarray) -> np.ndarray:
+        """Scores of a wide checklist's codes, shape (n,): the partial sums of the mask's bytes
+        added, clipped to [0, 1]; NaN for "not applicable"."""
+        codes = np.asarray(codes, dtype=np.int64)
+        total = np.zeros(codes.shape)
+        for b, start in enumerate(self.byte_offsets[question]):
+            total += self.byte_lookup.take(((codes >> (BYTE * b)) & 255) + start)
+        values: np.ndarray = np.clip(total, 0.0, 1.0)
+        values[codes == self.na_codes[question]] = np.nan
+        return values
 
     @cached_property
     def checked_multi_columns(self) -> np.ndarray:
@@ -164,13 +184,9 @@ class ScoringModel:
 
     def column_score(self, question: int, code: int) -> float:
         """The score in [0, 1] of one answer code (NaN for "not applicable")."""
-        if code == self.na_codes[question]:
-            return float("nan")
-        scores = self.option_scores[question]
-        if not self.multi[question]:
-            return float(self.lookup[self.lookup_offsets[question] + code])
-        bits = (np.int64(code) >> np.arange(len(scores), dtype=np.int64)) & 1
-        return float(np.clip(bits[None, :] @ scores, 0.0, 1.0)[0])
+        if self.byte_offsets[question]:
+            return float(self.wide_scores(question, np.array([code]))[0])
+        return float(self.lookup[self.lookup_offsets[question] + code])
 
     def best_codes(self) -> np.ndarray:
         """(C,) the highest-scoring valid answer of each column: the best option of a single
@@ -197,17 +213,15 @@ class ScoringModel:
     def _legacy(self) -> tuple[np.ndarray, np.ndarray]:
         tables = []
         for c, scores in enumerate(self.option_scores):
-            if self.multi[c]:
+            if self.byte_offsets[c]:
                 if len(scores) > LEGACY_TABLE_MAX_OPTIONS:
                     raise ValueError(
                         f"column {self.question_ids[c]!r} has {len(scores)} options: too many for a table of every "
                         "answer; use column_score() and best_codes()")
-                masks = np.arange(1 << len(scores))
-                values = ((masks[:, None] >> np.arange(len(scores))) & 1) @ scores
-                tables.append(np.append(np.clip(values, 0.0, 1.0), np.nan))
+                tables.append(self.wide_scores(c, np.arange((1 << len(scores)) + 1)))  # the last: "na"
             else:
                 start = self.lookup_offsets[c]
-                tables.append(self.lookup[start: start + len(scores) + 1])
+                tables.append(self.lookup[start: self.na_codes[c] + start + 1])
         sizes = np.array([len(t) for t in tables], dtype=np.int64)
         return np.concatenate(tables), np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
@@ -225,10 +239,29 @@ class ScoringModel:
         return self._legacy[1]
 
 
+def _mask_sums(scores: np.ndarray) -> np.ndarray:
+    """bits @ scores for every mask of len(scores) options (as the engine before format v2 did)."""
+    masks = np.arange(1 << len(scores))
+    values: np.ndarray = ((masks[:, None] >> np.arange(len(scores))) & 1) @ scores
+    return values
+
+
 def _lookup_slice(scores: np.ndarray, multi: bool) -> np.ndarray:
-    """A single-choice column's scores, clipped, NaN last (the "not applicable" code); a
-    multi-choice column keeps one NaN slot (its scores are computed from the bits)."""
-    return np.array([np.nan]) if multi else np.append(np.clip(scores, 0.0, 1.0), np.nan)
+    """A column's score per code, clipped, NaN last (the "not applicable" code): a single
+    choice's options, a narrow checklist's masks; a wide checklist keeps one NaN slot (it is
+    scored per byte)."""
+    if multi and len(scores) > BYTE:
+        return np.array([np.nan])
+    return np.append(np.clip(_mask_sums(scores) if multi else scores, 0.0, 1.0), np.nan)
+
+
+def _byte_tables(scores: np.ndarray) -> list[np.ndarray]:
+    """A wide checklist's partial sums: per 8 options, 256 entries (the mask byte's options)."""
+    tables = []
+    for start in range(0, len(scores), BYTE):
+        part = _mask_sums(scores[start: start + BYTE])
+        tables.append(np.append(part, np.zeros(256 - len(part))))  # a byte of the "na" code lands past the masks
+    return tables
 
 
 def _columns(questions: list[Mapping[str, Any]]) -> list[tuple[str, int, Mapping[str, Any]]]:
@@ -259,6 +292,12 @@ def compile_instrument(spec: Mapping[str, Any]) -> ScoringModel:
     n_options = np.array([len(q["options"]) for _, _, q in columns], dtype=np.int64)
     slices = [_lookup_slice(s, m) for s, m in zip(option_scores, multi, strict=True)]
     sizes = np.array([len(t) for t in slices], dtype=np.int64)
+    byte_tables: list[np.ndarray] = []
+    byte_offsets: list[tuple[int, ...]] = []
+    for scores, is_multi in zip(option_scores, multi, strict=True):
+        tables = _byte_tables(scores) if is_multi and len(scores) > BYTE else []
+        byte_offsets.append(tuple(256 * (len(byte_tables) + i) for i in range(len(tables))))
+        byte_tables += tables
     exclusive = np.array([sum(1 << i for i, o in enumerate(q["options"]) if o.get("exclusive")) if m else 0
                           for (_, _, q), m in zip(columns, multi, strict=True)], dtype=np.int64)
 
@@ -289,6 +328,8 @@ def compile_instrument(spec: Mapping[str, Any]) -> ScoringModel:
         min_select=np.array([int(q.get("min_select", 0)) for _, _, q in columns], dtype=np.int64),
         lookup_offsets=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         lookup=np.concatenate(slices),
+        byte_offsets=tuple(byte_offsets),
+        byte_lookup=np.concatenate(byte_tables) if byte_tables else np.zeros(0),
         question_dimension=item_dimension[column_item],
         item_ids=tuple(q["id"] for q in questions),
         column_item=column_item,

@@ -100,6 +100,22 @@ def test_a_30_option_checklist_with_a_negative_option_sums_and_clips(model):
         assert model.answer_ids(c, code) == sorted(answer.split("|"), key=model.option_ids[c].index)
 
 
+def test_a_wide_checklist_is_scored_per_byte_as_the_sum_of_its_ticks():
+    rng = np.random.default_rng(3)
+    for k in (9, 16, 23, 62):
+        scores = rng.uniform(-0.2, 0.3, k)
+        wide = compile_instrument(spec([{**CHECKLIST, "min_select": 0, "allow_na": True,
+                                         "options": [{"id": f"o{i}", "score": s} for i, s in enumerate(scores)]}]))
+        assert len(wide.byte_offsets[0]) == -(-k // 8)
+        bits = rng.random((500, k)) < 0.4
+        codes = (bits.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=1)
+        codes[:5] = wide.na_codes[0]
+        expected = np.clip(bits @ scores, 0, 1)
+        expected[:5] = np.nan
+        assert_allclose(question_scores(codes[:, None], wide)[:, 0], expected, atol=1e-12)
+        assert_allclose(wide.column_score(0, int(codes[7])), expected[7], atol=1e-12)
+
+
 def test_an_exclusive_option_ticked_with_another_is_rejected(model):
     c = model.column("tools")
     assert model.code_of(c, ["none"]) == 1 << 29
