@@ -118,3 +118,23 @@ def test_the_command(engine, database_url, monkeypatch):
     assert "added 40 businesses" in result.output
     result = CliRunner().invoke(app, ["demo", "city", "--remove"])
     assert result.exit_code == 0 and "removed 40 synthetic businesses" in result.output
+
+
+def test_a_reference_to_no_row_fails_the_check_that_replaces_the_row_by_row_one(engine):
+    # PostgreSQL builds with the per-row foreign-key triggers off (as a superuser) and checks every
+    # reference at the end instead; the check must catch what the triggers would have
+    from assessment.models import BusinessMember
+
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            assert synthetic._defer_reference_checks(connection)
+        else:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # before the transaction starts
+        connection.execute(BusinessMember.__table__.insert().values(
+            business_id=999_999, user_id=999_998, role="owner", created_at=NOW))
+        with pytest.raises(ValueError, match="1 rows of business_member point at no row of "):
+            synthetic._check_references(connection, [BusinessMember])
+        connection.rollback()
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    synthetic._check_references(engine.connect(), synthetic.WRITTEN)  # an empty database: nothing points nowhere
