@@ -315,6 +315,16 @@ class Instrument(Frozen):
     def column(self, column_id: str) -> Column | None:
         return next((c for c in self.columns() if c.id == column_id), None)
 
+    def authoring_dump(self) -> dict[str, Any]:
+        """The instrument as its YAML file would say it: defaults left out, and a question written
+        with ``scale`` without the options it expands to (``scale`` with ``options`` is refused on
+        reading), so a dump loads back as the same instrument."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        for question in data["questions"]:
+            if "scale" in question:
+                del question["options"]
+        return data
+
     def export(self, *, texts: bool = False) -> dict[str, Any]:
         """The normalised instrument: the contract between questionnaires and scoring."""
 

@@ -244,3 +244,16 @@ def test_the_tools_2025_draft_scores_a_trading_business_as_docs_method_computes_
     assert [model.level_ids[i] for i in result.dimension_levels[0]] == [
         "separate", "connected", "separate", "connected", "separate"]
     assert model.level_ids[result.overall_level[0]] == "separate"
+
+
+@pytest.mark.parametrize("instrument", [*loader.catalogue(), loader.load_file(DRAFT)], ids=lambda i: i.id)
+def test_an_authoring_dump_reads_back_as_the_same_instrument(instrument):
+    """What a YAML or spreadsheet export writes: a scale stays a scale (its options are not
+    written beside it, which reading refuses), and nothing that decides a score changes."""
+    dumped = instrument.authoring_dump()
+    again = Instrument.model_validate(yaml.safe_load(yaml.safe_dump(dumped, allow_unicode=True)))
+    assert again == instrument
+    assert loader.content_hash(again) == loader.content_hash(instrument)
+    if instrument.id == "tools-2025":
+        assert dumped["questions"][[q.id for q in instrument.questions].index("dat02")]["scale"] == "0-4"
+        assert "options" not in dumped["questions"][[q.id for q in instrument.questions].index("dat02")]
