@@ -27,8 +27,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from assessment import access, accounts, db, layout
-from assessment.messages import N_, NotAllowed
+from assessment.messages import N_, Message, NotAllowed
 from assessment.models import Answer, Assessment, utcnow
+from assessment.scores import NOTHING_TICKED
 from assessment.settings import Settings
 from questionnaires import loader
 from questionnaires.schema import Question
@@ -38,21 +39,38 @@ ROUND_CLOSED = N_("This round is closed: its answers can no longer change.")
 _ANSWER, _COPY = Answer.__table__, Assessment.__table__  # type: ignore[attr-defined]
 
 
+EXCLUSIVE = N_("“None of these” (or another answer that excludes the rest) cannot be ticked together with "
+               "other answers.")
+TOO_FEW = N_("Tick at least %(n)d of the answers.")
+
+
 def answer_value(question: Question, chosen: list[str]) -> str | None:
-    """The stored form of an answer, checked against the question; None clears it."""
+    """The stored form of an answer, checked against the question (or, for a table row, its table);
+    None clears it. A checklist sends ``NOTHING_TICKED`` ("-") along with its ticks, so unticking every
+    box saves "nothing ticked" (an answer, unless ``min_select``) rather than clearing the answer."""
     chosen = [c.strip() for c in chosen if c.strip()]
     if not chosen:
         return None
-    if chosen == ["na"]:
+    if NOTHING_TICKED in chosen and question.type != "multi":
+        raise NotAllowed(N_("Unknown answer."))
+    ticked = [c for c in chosen if c != NOTHING_TICKED]
+    if ticked == ["na"]:
         if not question.allow_na:
             raise NotAllowed(N_("'Not applicable' is not an answer to this question."))
         return "na"
-    if len(set(chosen)) != len(chosen) or (question.type == "single" and len(chosen) > 1):
+    if len(set(ticked)) != len(ticked) or (question.type != "multi" and len(ticked) > 1):
         raise NotAllowed(N_("Choose one answer."))
-    if any(question.option(c) is None for c in chosen):
+    options = [question.option(c) for c in ticked]
+    if any(o is None for o in options):
         raise NotAllowed(N_("Unknown answer."))
+    if len(ticked) > 1 and any(o is not None and o.exclusive for o in options):
+        raise NotAllowed(EXCLUSIVE)
+    if len(ticked) < question.min_select:
+        raise NotAllowed(Message(TOO_FEW, n=question.min_select))
+    if not ticked:
+        return NOTHING_TICKED
     order = [o.id for o in question.options]
-    return "|".join(sorted(chosen, key=order.index))
+    return "|".join(sorted(ticked, key=order.index))
 
 
 @dataclass(frozen=True)
@@ -68,15 +86,17 @@ class Draft:
 
 
 def checked(draft: Draft, question_id: str, chosen: list[str]) -> tuple[str | None, list[str]]:
-    """The stored form of an answer (None clears it) and the ids of the questions asked of this
-    business, or NotAllowed when the answer cannot be saved."""
+    """The stored form of an answer (None clears it) and the ids of the columns asked of this
+    business, or NotAllowed when the answer cannot be saved. ``question_id`` names a column: a
+    question, or a table's row as ``<table>.<row>`` (the table's own id is not an answer)."""
     if draft.status != "draft":
         raise NotAllowed(SUBMITTED)
     instrument = loader.get(draft.instrument_id, draft.instrument_version)
-    question = instrument.question(question_id)
-    if question is None or not question.applies_to.applies(draft.vsic_section, draft.size_class):
+    asked = layout.asked_ids(instrument, draft.vsic_section, draft.size_class)
+    column = instrument.column(question_id) if question_id in asked else None
+    if column is None:  # not a question, nor a row of a table, asked of this business
         raise NotAllowed(N_("Unknown question."))
-    return answer_value(question, chosen), layout.asked_ids(instrument, draft.vsic_section, draft.size_class)
+    return answer_value(column.question, chosen), asked
 
 
 # -- the statements ---------------------------------------------------------------------------
@@ -217,7 +237,7 @@ class Autosave:
 
     user: Login | None  # None: no live login
     progress: Progress | None = None  # the answer is saved
-    refusal: str | None = None  # a message id: the request makes sense but cannot be done
+    refusal: str | None = None  # a message id (a ``Message`` with its values): the request cannot be done
 
     @property
     def found(self) -> bool:
@@ -268,6 +288,6 @@ def _decide(row: Any, question_id: str, chosen: list[str], write: Any, *, commit
             raise NotAllowed(SUBMITTED)
     except NotAllowed as exc:
         rollback()
-        return Autosave(user=user, refusal=str(exc))
+        return Autosave(user=user, refusal=exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc))
     commit()
     return Autosave(user=user, progress=Progress(done, len(asked)))

@@ -282,8 +282,8 @@ def funnel(session: Session, cohort: Cohort, statuses: list[MemberStatus]) -> li
     rows = session.exec(select(Assessment.business_id, Answer.question_id).distinct()
                         .join(Answer, col(Answer.assessment_id) == Assessment.id)
                         .where(col(Assessment.round_id).in_(current or [-1]))).all()
-    page_of = {q.id: d for d, dimension in enumerate(instrument.dimensions)
-               for q in instrument.questions_of(dimension.id)}
+    page_of = {c.id: d for d, dimension in enumerate(instrument.dimensions)  # a table row's answer: its table's page
+               for c in instrument.columns() if c.question.dimension == dimension.id}
     reached: dict[int, set[int]] = {}
     for business_id, question_id in rows:
         if question_id in page_of:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pacsv
 
+from assessment.scores import NOTHING_TICKED
 from scoring import NO_LEVEL, ScoringModel, score
 
 BLOCK_BYTES = 8 << 20  # ~40,000 rows of a 60-question instrument per block
@@ -41,7 +42,9 @@ class ScoreReport:
 
 
 def encode_value(model: ScoringModel, q: int, value: str) -> tuple[int, str]:
-    """(code, "") for a valid cell, (INVALID, reason) otherwise."""
+    """(code, "") for a valid cell, (INVALID, reason) otherwise. An empty cell is a missing answer;
+    "-" is a checklist with nothing ticked (valid unless the question has a ``min_select``), the
+    value the web app stores for it."""
     value = value.strip()
     if value == "":
         return INVALID, "missing answer"
@@ -49,13 +52,18 @@ def encode_value(model: ScoringModel, q: int, value: str) -> tuple[int, str]:
         if model.allow_na[q]:
             return int(model.na_codes[q]), ""
         return INVALID, "'na' is not allowed for this question"
-    parts = [p.strip() for p in value.split("|")]
+    if value == NOTHING_TICKED and not model.multi[q]:
+        return INVALID, "'-' (nothing ticked) is only an answer to a multi-choice question"
+    parts = [] if value == NOTHING_TICKED else [p.strip() for p in value.split("|")]
     if len(parts) > 1 and not model.multi[q]:
         return INVALID, f"several options {value!r} for a single-choice question"
+    unknown = [p for p in parts if p not in model.option_ids[q]]
+    if unknown:
+        return INVALID, f"unknown option {unknown[0]!r}"
     try:
         return model.code_of(q, parts), ""
-    except KeyError as exc:
-        return INVALID, f"unknown option {exc.args[0]!r}"
+    except KeyError as exc:  # scoring.InvalidAnswer: an exclusive option with another, too few ticks
+        return INVALID, str(exc)
 
 
 def _check_header(header: list[str], model: ScoringModel) -> None:

@@ -51,19 +51,20 @@ PEER_COUNT = 8  # businesses like the owner's, so the peer comparison shows a nu
 
 def _random_answers(instrument: Instrument, business: Business, rng: np.random.Generator,
                     skill: float) -> dict[str, str]:
-    """Answers leaning towards ``skill`` (0-1) of each question's range."""
+    """Answers leaning towards ``skill`` (0-1) of each asked column's range (a table row on its own)."""
     answers = {}
-    for q in layout.applicable(instrument, business.vsic_section, business.size_class):
+    for column in layout.asked_columns(instrument, business.vsic_section, business.size_class):
+        q = column.question
         if q.allow_na and rng.random() < 0.08:
-            answers[q.id] = "na"
+            answers[column.id] = "na"
             continue
         order = sorted(q.options, key=lambda o: o.score)
         if q.type == "multi":
-            good = [o.id for o in q.options if o.score > 0 and rng.random() < skill]
-            answers[q.id] = "|".join(good) if good else order[0].id
+            good = [o.id for o in q.options if o.score > 0 and not o.exclusive and rng.random() < skill]
+            answers[column.id] = "|".join(good) if good else order[0].id
         else:
             index = int(np.clip(rng.normal(skill * (len(order) - 1), 1.0), 0, len(order) - 1).round())
-            answers[q.id] = order[index].id
+            answers[column.id] = order[index].id
     return answers
 
 

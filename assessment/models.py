@@ -41,6 +41,7 @@ MEMBER_ROLES = ("owner", "respondent")  # a person's role in one business
 COPY_STATUSES = ("draft", "submitted")
 ROUND_STATUSES = ("open", "closed")
 JOIN_STATUSES = ("pending", "approved", "refused")
+MAX_COLUMN_ID = 129  # "<table>.<row>": two 64-character ids and a dot
 MAX_ID = 2**31 - 1  # ids are INTEGER columns on PostgreSQL: a larger one in a URL names nothing
 
 
@@ -282,11 +283,13 @@ class Assessment(SQLModel, table=True):
 
 
 class Answer(SQLModel, table=True):
-    """One saved answer: an option id, option ids joined by "|", or "na"."""
+    """One saved answer: an option id, option ids joined by "|", "-" (a checklist with nothing ticked)
+    or "na". ``question_id`` is a question's id or a table row's ``<table>.<row>`` (two ids and a
+    dot); ``value`` is unbounded, as a checklist of 40 tools with long ids may be."""
 
     assessment_id: int = Field(foreign_key="assessment.id", primary_key=True, ondelete="CASCADE")
-    question_id: str = Field(primary_key=True, max_length=64)
-    value: str = Field(max_length=800)
+    question_id: str = Field(primary_key=True, max_length=MAX_COLUMN_ID)
+    value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 

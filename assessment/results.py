@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 from assessment import reference
 from assessment.messages import N_
 from assessment.models import Assessment, AssessmentRound, Business, DimensionResult, RoundResult
-from assessment.scores import encode, from_stored, model_for, score_answers
+from assessment.scores import NOTHING_TICKED, encode, from_stored, model_for, score_answers
 from questionnaires import loader
-from questionnaires.schema import Dimension, Instrument, Level, Question
+from questionnaires.schema import Dimension, Instrument, Level, Question, Row, Text
 from scoring import NO_LEVEL, Scores, score
 from scoring.engine import levels_of, overall_levels, overall_scores
 
@@ -44,11 +44,22 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Suggestion:
+    """One answer to change: of a question, or of one row of a table (``row``)."""
+
     question: Question
     current: str | None
-    better: str  # option id(s) to choose
+    better: str  # option id(s) to choose ("-": nothing ticked)
     overall_after: float
     level_after: Level
+    row: Row | None = None
+
+    @property
+    def column_id(self) -> str:
+        return self.question.id if self.row is None else f"{self.question.id}.{self.row.id}"
+
+    @property
+    def text(self) -> Text:
+        return self.question.text if self.row is None else self.row.text
 
 
 @dataclass
@@ -141,35 +152,33 @@ def what_if(
     model = model_for(instrument.id, instrument.version)
     view = view_of(instrument, score_answers(instrument, business.vsic_section, business.size_class, answers))
     codes, mask = encode(instrument, business.vsic_section, business.size_class, answers)
-    asked = [q for q, question in enumerate(instrument.questions)
-             if question.applies_to.applies(business.vsic_section, business.size_class)]
-    # the best single-option answer of each question: the candidate "better" answer
-    best_code = {q: int(np.argmax(model.table[model.offsets[q]: model.offsets[q] + model.na_codes[q]]))
-                 for q in asked}
+    columns = instrument.columns()
+    asked = [c for c, column in enumerate(columns) if column.applies(business.vsic_section, business.size_class)]
+    # the best valid answer of each column (a table row on its own): the candidate "better" answer
+    best = model.best_codes()
     suggestions: list[Suggestion] = []
     current = score(codes, model, applicable=mask, validate=False)
     for _ in range(steps):
-        candidates = [q for q in asked if codes[0, q] != best_code[q] and not any(
-            s.question.id == instrument.questions[q].id for s in suggestions)]
+        candidates = [c for c in asked if codes[0, c] != best[c] and not any(
+            s.column_id == columns[c].id for s in suggestions)]
         if not candidates:
             break
         trial = np.repeat(codes, len(candidates), axis=0)
         trial_mask = np.repeat(mask, len(candidates), axis=0)
         rows = np.arange(len(candidates))
-        trial[rows, candidates] = [best_code[q] for q in candidates]
+        trial[rows, candidates] = best[candidates]
         trial_mask[rows, candidates] = True
         scored = score(trial, model, applicable=trial_mask, validate=False)
         gain = np.nan_to_num(scored.overall, nan=-1.0) - np.nan_to_num(current.overall[0], nan=0.0)
-        best = int(np.lexsort((-gain, -scored.overall_level))[0])
-        if gain[best] <= 1e-9:
+        top = int(np.lexsort((-gain, -scored.overall_level))[0])
+        if gain[top] <= 1e-9:
             break
-        q = candidates[best]
-        question = instrument.questions[q]
-        suggestions.append(Suggestion(
-            question, answers.get(question.id), model.option_ids[q][best_code[q]] if not model.multi[q]
-            else "|".join(o.id for i, o in enumerate(question.options) if best_code[q] >> i & 1),
-            float(scored.overall[best]), instrument.levels[int(scored.overall_level[best])]))
-        codes[0, q], mask[0, q] = best_code[q], True
+        c = candidates[top]
+        column = columns[c]
+        better = "|".join(model.answer_ids(c, int(best[c]))) or NOTHING_TICKED
+        suggestions.append(Suggestion(column.question, answers.get(column.id), better, float(scored.overall[top]),
+                                      instrument.levels[int(scored.overall_level[top])], row=column.row))
+        codes[0, c], mask[0, c] = best[c], True
         current = score(codes, model, applicable=mask, validate=False)
     return view, suggestions
 

@@ -12,6 +12,10 @@ from questionnaires import loader
 from questionnaires.schema import Instrument
 from scoring import Scores, ScoringModel, compile_instrument, from_dimension_scores, score
 
+#: the stored answer of a checklist with nothing ticked (valid unless the question has a min_select);
+#: an empty CSV cell is a missing answer, "-" this one
+NOTHING_TICKED = "-"
+
 
 @cache
 def model_for(instrument_id: str, version: str) -> ScoringModel:
@@ -21,22 +25,29 @@ def model_for(instrument_id: str, version: str) -> ScoringModel:
 def encode(
     instrument: Instrument, vsic_section: str | None, size_class: str | None, answers: dict[str, str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (1, Q) and the applicability mask (1, Q) for one set of answers.
+    """Codes (1, C) and the applicability mask (1, C) for one set of answers, one per column
+    (``Instrument.columns()``: a question, or a table row under ``<table>.<row>``).
 
-    Unanswered questions are coded "not applicable" with the mask off, so a partial set of answers
-    (the what-if sandbox) scores what has been answered. ``vsic_section`` None: every question asked.
+    Unanswered columns are coded "not applicable" with the mask off, so a partial set of answers
+    (the what-if sandbox, a partly answered table) scores what has been answered. ``vsic_section``
+    None: every column asked. A checklist's "nothing ticked" is stored as ``NOTHING_TICKED``.
     """
     model = model_for(instrument.id, instrument.version)
     codes = np.array(model.na_codes, dtype=np.int64).reshape(1, -1)
     mask = np.zeros((1, model.n_questions), dtype=bool)
-    for q, question in enumerate(instrument.questions):
-        value = answers.get(question.id)
-        asked = vsic_section is None or question.applies_to.applies(vsic_section, size_class)
+    for c, column in enumerate(instrument.columns()):
+        value = answers.get(column.id)
+        asked = vsic_section is None or column.applies(vsic_section, size_class)
         if value is None or not asked:
             continue
-        codes[0, q] = model.code_of(q, value if value == "na" else value.split("|"))
-        mask[0, q] = True
+        codes[0, c] = model.code_of(c, value if value == "na" else stored_options(value))
+        mask[0, c] = True
     return codes, mask
+
+
+def stored_options(value: str) -> list[str]:
+    """The option ids of a stored answer: "a|b" -> ["a", "b"], "-" (nothing ticked) -> []."""
+    return [] if value == NOTHING_TICKED else value.split("|")
 
 
 def score_answers(instrument: Instrument, vsic_section: str | None, size_class: str | None,

@@ -116,3 +116,23 @@ def new_client(app):
 
 def ids_in(html: str, pattern: str) -> list[str]:
     return re.findall(pattern, html)
+
+
+# -- the department's pages: tests/web/test_city.py's small city and a department account logged in --
+@pytest.fixture
+def city(session):
+    from tests.web.test_city import build_city
+
+    build_city(session)
+    return session
+
+
+@pytest.fixture
+def department(client, session):
+    from assessment import accounts
+    from tests.factories import PASSWORD, login
+
+    accounts.create_user(session=session, email="dept@example.vn", password=PASSWORD, role="department",
+                         language="en")
+    assert login(client, "dept@example.vn").status_code == 303
+    return client

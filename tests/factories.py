@@ -39,14 +39,16 @@ def start(session, business: Business, owner: User, instrument_id: str = "quick-
 
 
 def answer_all(session, assessment: Assessment, business: Business, pick: int | None = 0) -> dict[str, str]:
-    """Answer every asked question with option index ``pick`` (clamped), or the best option (None)."""
+    """Answer every asked column (a question, or a table's row) with option index ``pick`` (clamped), or
+    the best option (None)."""
     instrument = rounds.instrument_of(assessment)
     chosen = {}
-    for q in layout.applicable(instrument, business.vsic_section, business.size_class):
-        options = sorted(q.options, key=lambda o: o.score)
+    for column in layout.asked_columns(instrument, business.vsic_section, business.size_class):
+        options = sorted(column.question.options, key=lambda o: o.score)
         option = options[-1] if pick is None else options[min(pick, len(options) - 1)]
-        chosen[q.id] = option.id
-        answers.save(session=session, draft=assessment, business=business, question_id=q.id, chosen=[option.id])
+        chosen[column.id] = option.id
+        answers.save(session=session, draft=assessment, business=business, question_id=column.id,
+                     chosen=[option.id])
     return chosen
 
 

@@ -132,3 +132,35 @@ def test_0002_upgrades_a_populated_database_and_downgrades(empty_engine, caplog)
         assert c.execute(text("SELECT id, business_id FROM assessment ORDER BY id")).all() == [
             (100, 10), (101, 10), (102, 10)]
     migrate.upgrade_engine(empty_engine)  # and up again
+
+
+def test_0009_widens_answers_for_format_v2_and_downgrades_only_what_fits(empty_engine):
+    """A table row's answer (``<table>.<row>``, 129 characters at most) and a 40-tool checklist (over
+    800 characters) fit after 0009; the downgrade refuses, changing nothing, while such an answer is
+    stored, and keeps every answer that fits."""
+    migrate.upgrade_engine(empty_engine, "0001")
+    with empty_engine.begin() as connection:
+        _seed_0001(connection)
+    migrate.upgrade_engine(empty_engine)
+    row_id = f"{'t' * 64}.{'r' * 64}"
+    checklist = "|".join(f"tool_{i:02d}_{'x' * 56}" for i in range(40))  # 40 ids of 64: 2,599 characters
+    assert len(row_id) == 129 and len(checklist) == 40 * 64 + 39
+    insert = text("INSERT INTO answer (assessment_id, question_id, value, updated_at) VALUES (102, :q, :v, :t)")
+    with empty_engine.begin() as connection:
+        connection.execute(insert, [{"q": row_id, "v": "in_use", "t": T1}, {"q": "tools", "v": checklist, "t": T1}])
+    with empty_engine.connect() as c:
+        assert c.execute(text("SELECT value FROM answer WHERE question_id = 'tools'")).scalar() == checklist
+    with pytest.raises(RuntimeError, match=r"cannot downgrade below 0009: 2 answer\(s\)"):
+        migrate.downgrade_engine(empty_engine, "0008")
+    with empty_engine.connect() as c:  # nothing was undone: the answers and the later tables are there
+        assert c.execute(text("SELECT count(*) FROM answer")).scalar() == 3
+        assert c.execute(text("SELECT count(*) FROM city_snapshot")).scalar() == 0
+    with empty_engine.begin() as connection:
+        connection.execute(text("DELETE FROM answer WHERE question_id <> 'q1'"))
+    migrate.downgrade_engine(empty_engine, "0008")
+    with empty_engine.connect() as c:
+        assert c.execute(text("SELECT question_id, value FROM answer")).all() == [("q1", "a")]
+    if empty_engine.dialect.name == "postgresql":  # the old limit is back (SQLite does not enforce lengths)
+        with pytest.raises(Exception, match="(?i)too long"), empty_engine.begin() as connection:
+            connection.execute(insert, {"q": "tools", "v": checklist, "t": T1})
+    migrate.upgrade_engine(empty_engine)  # and up again

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from assessment.cli import app
 from questionnaires import loader
 
-DRAFT = Path(__file__).parents[2] / "questionnaires" / "data" / "tools-2025" / "1.0.yaml.draft"
+TOOLS_2025 = Path(__file__).parents[2] / "questionnaires" / "data" / "tools-2025" / "1.0.yaml"
 EXAMPLE = Path(__file__).parents[1] / "scoring" / "example.yaml"
 
 
@@ -37,13 +37,13 @@ def test_export_then_import_writes_the_same_instrument(tmp_path):
 
 def test_a_draft_file_exports_and_imports_to_standard_output(tmp_path):
     workbook = tmp_path / "tools.xlsx"
-    assert run("export", DRAFT, "--xlsx", workbook).exit_code == 0
+    assert run("export", TOOLS_2025, "--xlsx", workbook).exit_code == 0
     result = run("import", workbook)
     assert result.exit_code == 0, result.output
     assert "id: tools-2025\n" in result.stdout and "scale: 0-4\n" in result.stdout
     out = tmp_path / "tools.yaml"
     out.write_text(result.stdout, encoding="utf-8")
-    assert loader.load_file(out) == loader.load_file(DRAFT)
+    assert loader.load_file(out) == loader.load_file(TOOLS_2025)
 
 
 def test_errors_name_the_cell_exit_1_and_write_nothing(tmp_path):

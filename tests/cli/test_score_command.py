@@ -47,6 +47,8 @@ def test_scores_the_worked_example(run):
         ("bad,,email,no,no,no", "question a1: missing answer"),
         ("bad,no,email,no,na,no", "question b1: 'na' is not allowed"),
         ("bad,no|yes,email,no,no,no", "question a1: several options"),
+        ("bad,-,email,no,no,no", "question a1: '-' (nothing ticked) is only an answer to a multi-choice question"),
+        ("bad,no,,no,no,no", "question a2: missing answer"),  # an empty cell is not "nothing ticked"
     ],
 )
 def test_bad_rows_are_reported_and_left_out(run, bad_row, reason):
@@ -55,6 +57,32 @@ def test_bad_rows_are_reported_and_left_out(run, bad_row, reason):
     assert [r["respondent"] for r in rows(result.stdout)] == ["ok1", "ok2"]
     assert "row 2 (respondent 'bad')" in result.stderr and reason in result.stderr
     assert "2 of 3 rows scored" in result.stderr
+
+
+def test_a_dash_is_a_checklist_with_nothing_ticked(run):
+    """"-" is what the web app stores when no box is ticked: a valid answer scoring 0. r1: a = (2 * 1 +
+    0 + 1) / 4 = 75, b = c = 100, overall = (2 * 75 + 100 + 100) / 4 = 87.5."""
+    result = run("r1,yes,-,yes,yes,yes\nr2,yes, - ,yes,yes,yes\n")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["a_score"], r["overall_score"]) for r in rows(result.stdout)] == [("75.000000", "87.500000")] * 2
+
+
+def test_tools_2025_cells_follow_the_checklist_rules():
+    """A tool checklist with min_select 1 and an exclusive "none of these": the CSV reads a cell as the
+    web app validates an answer."""
+    from assessment.csv_scoring import INVALID, encode_value
+    from assessment.scores import model_for
+
+    model = model_for("tools-2025", "1.0")
+    sal01 = model.column("sal01")
+    assert encode_value(model, sal01, "website|qr_pay") == (0b10000000001, "")  # options 0 and 10
+    assert encode_value(model, sal01, "none") == (1 << 21, "")
+    code, reason = encode_value(model, sal01, "website|none")
+    assert code == INVALID and "'none' cannot be ticked together with another option of 'sal01'" in reason
+    code, reason = encode_value(model, sal01, "-")
+    assert code == INVALID and "tick at least 1 option(s) of 'sal01', got 0" in reason
+    row = model.column("ops01.stock")
+    assert encode_value(model, row, "planned") == (1, "") and encode_value(model, row, "na") == (3, "")
 
 
 def test_a_row_with_too_many_fields_is_reported(run):

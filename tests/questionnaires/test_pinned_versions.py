@@ -8,6 +8,7 @@ PUBLISHED = {
     ("quick-check", "1.0"): "8d841ce4fd73d7c675e1c06781f8e1d6713cf6b3376004e4bdad68db0ce91cc9",
     ("dmat", "1.0"): "94663875ba8844a58ec4a8ef8aafac04db247a7f6e8b8153766be6cab4f2110a",
     ("mic-dbi", "1.0"): "2dc71f1cd1aba8724cac36d8150a81bf80b32ab55e5501eb8ee3849fcacb9ca6",
+    ("tools-2025", "1.0"): "bc9ed3cd5d8e36bbe258e186510cf52c5b779b5286e37bc66f71ed1edfaaaa60",
 }
 
 

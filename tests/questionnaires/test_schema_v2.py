@@ -13,7 +13,7 @@ from questionnaires.schema import Instrument
 from scoring import compile_instrument, score
 
 EXAMPLE = Path(__file__).parents[1] / "scoring" / "example.yaml"
-DRAFT = loader.DATA_DIR / "tools-2025" / "1.0.yaml.draft"
+TOOLS = loader.DATA_DIR / "tools-2025" / "1.0.yaml"
 
 
 def base() -> dict:
@@ -196,8 +196,8 @@ def test_bundled_instruments_are_read_strictly(monkeypatch, tmp_path):
         loader._load_bundled.__wrapped__()
 
 
-def test_the_tools_2025_draft_loads_with_format_v2():
-    instrument = loader.load_file(DRAFT, strict=True)  # the .draft file itself, as shipped files are read
+def test_tools_2025_loads_with_format_v2():
+    instrument = loader.load_file(TOOLS, strict=True)
     assert instrument.id == "tools-2025" and instrument.version == "1.0"
     kinds = {q.id: q.type for q in instrument.questions}
     assert kinds["sal01"] == kinds["mgt01"] == "multi" and kinds["ops01"] == kinds["lnk03"] == "table"
@@ -211,10 +211,10 @@ def test_the_tools_2025_draft_loads_with_format_v2():
     assert model.n_items == 14 and model.n_questions == len(instrument.columns()) == 61
 
 
-def test_the_tools_2025_draft_scores_a_trading_business_as_docs_method_computes_it():
-    """docs/method.md, "The tool inventory tools-2025": the worked example, through the engine
-    (the draft's own test needs the assessment layer, which does not read tables yet)."""
-    instrument = loader.load_file(DRAFT)
+def test_tools_2025_scores_a_trading_business_as_docs_method_computes_it():
+    """docs/method.md, "The tool inventory tools-2025": the worked example, through the engine alone
+    (tests/questionnaires/test_tools_2025.py scores it through the assessment layer)."""
+    instrument = loader.load_file(TOOLS)
     model = compile_instrument(instrument.export())
     answers = {
         "sal01": "website|facebook|zalo_oa|marketplace|pos|qr_pay|paper_orders", "sal02": "to30",
@@ -246,7 +246,7 @@ def test_the_tools_2025_draft_scores_a_trading_business_as_docs_method_computes_
     assert model.level_ids[result.overall_level[0]] == "separate"
 
 
-@pytest.mark.parametrize("instrument", [*loader.catalogue(), loader.load_file(DRAFT)], ids=lambda i: i.id)
+@pytest.mark.parametrize("instrument", loader.catalogue(), ids=lambda i: i.id)
 def test_an_authoring_dump_reads_back_as_the_same_instrument(instrument):
     """What a YAML or spreadsheet export writes: a scale stays a scale (its options are not
     written beside it, which reading refuses), and nothing that decides a score changes."""

@@ -13,14 +13,14 @@ from questionnaires import loader, xlsform
 from questionnaires.schema import Instrument
 
 ROOT = Path(__file__).parents[2]
-DRAFT = ROOT / "questionnaires" / "data" / "tools-2025" / "1.0.yaml.draft"
+TOOLS_2025 = ROOT / "questionnaires" / "data" / "tools-2025" / "1.0.yaml"
 EXAMPLE = ROOT / "docs" / "questionnaire-example.xlsx"
 EXAMPLE_YAML = ROOT / "tests" / "scoring" / "example.yaml"
 
 
 def instruments() -> list[Instrument]:
     """Every bundled instrument, the tools-2025 draft and the method's worked example (version "1")."""
-    return [loader.get(i) for i in sorted(loader.bundled())] + [loader.load_file(DRAFT), loader.load_file(EXAMPLE_YAML)]
+    return [loader.get(i) for i in sorted(loader.bundled())] + [loader.load_file(EXAMPLE_YAML)]
 
 
 def saved(wb: Workbook) -> Workbook:
@@ -32,7 +32,7 @@ def saved(wb: Workbook) -> Workbook:
 
 
 def editable(instrument_id: str) -> Workbook:
-    instrument = loader.load_file(DRAFT) if instrument_id == "tools-2025" else loader.get(instrument_id)
+    instrument = loader.get(instrument_id)
     return xlsform.to_workbook(xlsform.instrument_data(instrument))
 
 
@@ -304,7 +304,7 @@ def test_a_scale_excel_made_a_date_is_an_error():
     set_cell(wb, "questions", row, "scale", dt.datetime(2026, 5, 1))
     assert errors(wb)[0].startswith(f"questions, row {row}, column scale: the spreadsheet turned this into a date")
     set_cell(wb, "questions", row, "scale", " 0 - 4 ")
-    assert xlsform.import_workbook(saved(wb), "x.xlsx").instrument == loader.load_file(DRAFT)
+    assert xlsform.import_workbook(saved(wb), "x.xlsx").instrument == loader.load_file(TOOLS_2025)
 
 
 def test_gates_name_their_row():

@@ -26,7 +26,7 @@ V2 = {
     "levels": [{"id": "l0", "min_score": 0}, {"id": "l1", "min_score": 30}, {"id": "l2", "min_score": 60}],
 }
 MODELS = {i: compile_instrument(loader.get(i).export()) for i in ("mic-dbi", "dmat", "quick-check")}
-MODELS["tools-2025"] = compile_instrument(loader.load_file(loader.DATA_DIR / "tools-2025" / "1.0.yaml.draft").export())
+MODELS["tools-2025"] = compile_instrument(loader.load_file(loader.DATA_DIR / "tools-2025" / "1.0.yaml").export())
 MODELS["v2"] = compile_instrument(V2)
 
 

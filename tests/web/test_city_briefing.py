@@ -19,19 +19,13 @@ from sqlmodel import Session, select
 from assessment import accounts, city_dashboard
 from assessment.models import AuditEvent, CityTarget
 from tests.factories import PASSWORD, login
-from tests.web.test_city import QUERY, build_city
+from tests.web.test_city import QUERY
 from web import charts, city_charts
 from web.pdf_document import CHART_DPI
 
 URL = "/city/briefing.pdf"
 TITLE_VI = "Bản tóm tắt mức độ sẵn sàng chuyển đổi số toàn thành phố"
 DEPARTMENT = "Sở Tài chính Hà Nội"  # the setting's default
-
-
-@pytest.fixture
-def city(session):
-    build_city(session)
-    return session
 
 
 def reader(client, session, *, role: str = "department", language: str = "vi"):

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from assessment import answers, layout, rounds
-from assessment.messages import NotAllowed
+from assessment.messages import Message, NotAllowed
 from assessment.models import MAX_ID, Assessment, AssessmentRound, Business
 from questionnaires.schema import Instrument
 from web.deps import (
@@ -80,6 +80,7 @@ def page(request: Request, owned: OwnCopy, session: SessionDep, number: int) -> 
 
 
 def _progress(instrument: Instrument, business: Business, saved: dict[str, str]) -> answers.Progress:
+    """Answered of asked, counted in columns (each table row is one)."""
     asked = layout.asked_ids(instrument, business.vsic_section, business.size_class)
     return answers.Progress(sum(1 for q in asked if q in saved), len(asked))
 
@@ -105,10 +106,16 @@ async def autosave(request: Request) -> Response:
         raise HTTPException(status_code=404)
     if saved.refusal is not None:
         return render(request, "_partials/save_status.html", {
-            "ok": False, "message": translate(request.state.lang, saved.refusal), "question_id": question_id,
+            "ok": False, "message": _translated(request.state.lang, saved.refusal), "question_id": question_id,
         }, status_code=422)
     return render(request, "_partials/save_status.html", {  # htmx swaps the progress bar out of band
         "ok": True, "question_id": question_id, "progress": saved.progress, "oob_progress": is_htmx(request)})
+
+
+def _translated(lang: str, message: str) -> str:
+    """A refusal in ``lang``, its placeholders filled in when it carries values ("at least %(n)d")."""
+    text = translate(lang, message)
+    return text % message.params if isinstance(message, Message) and message.params else text
 
 
 autosave_route = Route("/assessments/{assessment_id:int}/answers/{question_id}", autosave, methods=["POST"])
@@ -128,7 +135,7 @@ def _review(request: Request, session: SessionDep, copy: Assessment, business: B
     saved = rounds.answers_of(session, copy)
     all_pages = layout.pages(instrument, business.vsic_section, business.size_class)
     missing = missing or layout.missing(instrument, business.vsic_section, business.size_class, saved)
-    page_of = {q.id: p.number for p in all_pages for q in p.questions}
+    page_of = {c.id: p.number for p in all_pages for c in p.columns}
     return render(request, "review.html", {
         "assessment": copy, "business": business, "instrument": instrument, "pages": all_pages,
         "missing": [(q, page_of[q.id]) for q in missing], "progress": _progress(instrument, business, saved),

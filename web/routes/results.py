@@ -49,7 +49,7 @@ def show(request: Request, owned: ViewCopy, user: CurrentUser, session: SessionD
         "assessment": copy, "business": business, "view": view, "peers": peers, "min_cell": settings.min_cell,
         "answers": saved,
         "sandbox": view, "suggestions": suggestions,
-        "questions": layout.applicable(view.instrument, business.vsic_section, business.size_class),
+        "columns": layout.asked_columns(view.instrument, business.vsic_section, business.size_class),
         "round": session.get(AssessmentRound, copy.round_id),
         "manages": manages,
         "memberships": cohorts.memberships_of(session, business) if manages else [],
@@ -62,13 +62,13 @@ def what_if(request: Request, owned: ViewCopy, form: FormDep) -> Response:
     copy, business = _submitted(owned)
     instrument = rounds.instrument_of(copy)
     sandbox = {}
-    for question in layout.applicable(instrument, business.vsic_section, business.size_class):
-        try:
-            value = answers.answer_value(question, [str(v) for v in form.getlist(f"q_{question.id}")])
+    for column in layout.asked_columns(instrument, business.vsic_section, business.size_class):
+        try:  # an answer that could not be saved (e.g. "none of these" with a tool) is left out
+            value = answers.answer_value(column.question, [str(v) for v in form.getlist(f"q_{column.id}")])
         except NotAllowed:
             value = None
         if value is not None:
-            sandbox[question.id] = value
+            sandbox[column.id] = value
     view, suggestions = results.what_if(instrument, business, sandbox)
     return render(request, "results.html", {"sandbox": view, "suggestions": suggestions,
                                             "assessment": copy, "oob": True}, block="sandbox")

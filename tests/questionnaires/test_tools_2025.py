@@ -14,6 +14,7 @@ from assessment.layout import applicable
 from assessment.messages import NotAllowed
 from assessment.scores import score_answers
 from questionnaires import loader
+from questionnaires.schema import Instrument
 
 INDUSTRY_PARTS = {"ind_c": "C", "ind_g": "G", "ind_h": "H", "ind_i": "I"}
 SECTION_ROWS = {"production_stock": "C", "channels_stock": "G", "gps_dispatch": "H", "ota_pms": "I"}
@@ -42,11 +43,11 @@ EXAMPLE = {
 
 
 @pytest.fixture(scope="module")
-def tools():
+def tools() -> Instrument:
     return loader.get("tools-2025")
 
 
-def test_the_file_lints_clean_and_is_nfc():
+def test_the_file_lints_clean_and_is_nfc() -> None:
     path = loader.DATA_DIR / "tools-2025" / "1.0.yaml"
     text = Path(path).read_text(encoding="utf-8")
     assert unicodedata.normalize("NFC", text) == text
@@ -54,13 +55,14 @@ def test_the_file_lints_clean_and_is_nfc():
     assert problems == [] and instrument is not None and instrument.version == "1.0"
 
 
-def test_it_says_it_is_modelled_on_the_2025_principles_not_the_official_list(tools):
+def test_it_says_it_is_modelled_on_the_2025_principles_not_the_official_list(tools: Instrument) -> None:
+    assert tools.source is not None
     for text in (tools.description.en, tools.source.en):
         assert "1567/QĐ-BKHCN" in text and "not the official" in text
     assert "1567/QĐ-BKHCN" in tools.description.vi and "không phải danh mục chính thức" in tools.description.vi
 
 
-def test_common_part_has_tool_inventories_with_an_exclusive_none_and_tables(tools):
+def test_common_part_has_tool_inventories_with_an_exclusive_none_and_tables(tools: Instrument) -> None:
     inventories = [q for q in tools.questions if q.type == "multi"]
     assert len(inventories) >= 2
     for question in inventories:
@@ -74,13 +76,13 @@ def test_common_part_has_tool_inventories_with_an_exclusive_none_and_tables(tool
 
 
 @pytest.mark.parametrize("section", SECTIONS)
-def test_each_industry_part_is_asked_only_of_its_section(tools, section):
+def test_each_industry_part_is_asked_only_of_its_section(tools: Instrument, section: str) -> None:
     asked = {q.id for q in applicable(tools, section, "small")}
     assert {q for q, s in INDUSTRY_PARTS.items() if s == section} == asked & set(INDUSTRY_PARTS)
     assert {"sal01", "mgt01", "ops01", "lnk01", "lnk02", "lnk03"} <= asked  # the common part
 
 
-def test_an_industry_row_of_the_linkage_table_counts_only_in_its_section(tools):
+def test_an_industry_row_of_the_linkage_table_counts_only_in_its_section(tools: Instrument) -> None:
     base = score_answers(tools, "G", "small", EXAMPLE).dimension_scores[0]
     other_section = score_answers(tools, "G", "small", {**EXAMPLE, "lnk03.production_stock": "automatic"})
     assert_allclose(other_section.dimension_scores[0], base)  # a manufacturing row: not asked of trade
@@ -91,14 +93,15 @@ def test_an_industry_row_of_the_linkage_table_counts_only_in_its_section(tools):
     assert_allclose(manufacturer.dimension_scores[0, linkage], 100 * (0.4 + 0.5 + 2 * 0.6) / 4)
 
 
-def test_none_of_these_cannot_be_ticked_with_a_tool(tools):
+def test_none_of_these_cannot_be_ticked_with_a_tool(tools: Instrument) -> None:
     sal01 = tools.question("sal01")
+    assert sal01 is not None
     with pytest.raises(NotAllowed):
         answer_value(sal01, ["website", "none"])
     assert answer_value(sal01, ["none"]) == "none"
 
 
-def test_hand_computed_scores_of_a_trading_business(tools):
+def test_hand_computed_scores_of_a_trading_business(tools: Instrument) -> None:
     result = score_answers(tools, "G", "small", EXAMPLE)
     by_id = dict(zip((d.id for d in tools.dimensions), result.dimension_scores[0], strict=True))
     # sales: sal01 = 0.1 + 0.05 + 0.05 + 0.1 + 0.1 + 0.05 - 0.2 = 0.25 (weight 2), sal02 = 0.5
