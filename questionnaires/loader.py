@@ -83,12 +83,56 @@ def _plain(error: ErrorDetails) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _line_index(text: str) -> dict[str, int]:
-    """Map every path in the YAML document to its 1-based line, for messages people can act on."""
+MAX_EXPANDED_VALUES = 200_000  # a real instrument holds a few thousand values, its aliases expanded
+
+
+def _alias_problem(root: yaml.Node) -> str | None:
+    """Why the document's aliases cannot be read, or None: an alias inside the value it names (a
+    cycle), or aliases of aliases that expand past ``MAX_EXPANDED_VALUES`` values (each alias is
+    validated again where it is used, so a few lines could otherwise cost hours)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise RecursionError
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [value for _, value in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_VALUES:
+                break
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        if size(root) > MAX_EXPANDED_VALUES:
+            return f"its aliases expand to more than {MAX_EXPANDED_VALUES:,} values"
+    except RecursionError:
+        return "an alias is used inside the value it names"
+    return None
+
+
+def _line_index(root: yaml.Node) -> dict[str, int]:
+    """Map every path in the YAML document to its 1-based line, for messages people can act on. A
+    value an alias repeats is mapped where it is written (each node is walked once)."""
     lines: dict[str, int] = {}
+    seen: set[int] = set()
 
     def walk(node: yaml.Node, path: str) -> None:
         lines[path] = node.start_mark.line + 1
+        if id(node) in seen:
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 walk(value, f"{path}.{key.value}" if path else str(key.value))
@@ -96,12 +140,7 @@ def _line_index(text: str) -> dict[str, int]:
             for i, item in enumerate(node.value):
                 walk(item, f"{path}[{i}]")
 
-    try:
-        root = yaml.compose(text, Loader=SAFE_LOADER)
-    except yaml.YAMLError:
-        return lines
-    if root is not None:
-        walk(root, "")
+    walk(root, "")
     return lines
 
 
@@ -118,15 +157,20 @@ def lint_report(text: str, file: str, *, strict: bool = False) -> LintReport:
     """Parse and validate one instrument: it (if it has no errors), its errors and its warnings.
     ``strict`` (the bundled instruments) counts every warning as an error."""
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)
+        root = yaml.compose(text, Loader=SAFE_LOADER)
+        aliases = None if root is None else _alias_problem(root)
+        data = None if root is None or aliases else yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
         return LintReport(None, [LintProblem(file, "", f"not valid YAML: {reason}", line)])
+    if aliases:
+        return LintReport(None, [LintProblem(file, "", f"not a questionnaire's YAML: {aliases}", 1)])
     if not isinstance(data, dict):
         return LintReport(None, [LintProblem(file, "", "an instrument must be a YAML mapping", 1)])
-    lines = _line_index(text)
+    assert root is not None  # data is a mapping
+    lines = _line_index(root)
 
     def problem(path: str, message: str, warning: bool = False) -> LintProblem:
         severity: Literal["error", "warning"] = "warning" if warning and not strict else "error"

@@ -22,6 +22,9 @@ FAST = settings(max_examples=60, deadline=None, database=None, suppress_health_c
 YAML_TEXT = st.one_of(
     st.text(max_size=300),
     st.text(st.sampled_from("abc:- \n\t'\"[]{}&*!|>%@`#,?0.9"), max_size=200),
+    # anchors and aliases, a cycle or a blow-up among them
+    st.lists(st.sampled_from(["a: &x {b: *x}", "a: &x [*x, *x]", "b: &y [1, 2]", "c: [*y, *y, *y]",
+                              "d: &z {e: *y}", "f: *z", "g: *w"]), max_size=6).map("\n".join),
     # the real file with a slice cut out or repeated: near misses, the likeliest mistakes
     st.tuples(st.integers(0, 4000), st.integers(0, 400)).map(
         lambda cut: (text := EXAMPLE.read_text(encoding="utf-8"))[:cut[0]] + text[cut[0] + cut[1]:]),

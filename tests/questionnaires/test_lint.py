@@ -58,7 +58,13 @@ def test_several_problems_at_once_with_line_numbers(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("id: [unclosed", "not valid YAML"), ("- just\n- a list\n", "must be a YAML mapping"), ("", "mapping")],
+    [("id: [unclosed", "not valid YAML"), ("- just\n- a list\n", "must be a YAML mapping"), ("", "mapping"),
+     ("a: &x {b: *x}\n", "an alias is used inside the value it names"),
+     ("a: &x [*x]\n", "an alias is used inside the value it names"),
+     # nine levels of nine aliases: 9**9 values once expanded, from ten lines
+     ("a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+         f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)),
+      "its aliases expand to more than 200,000 values")],
 )
 def test_malformed_files(tmp_path, text, expected):
     result = lint(tmp_path, text)
