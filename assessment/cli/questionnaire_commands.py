@@ -32,8 +32,11 @@ def list_instruments() -> None:
 
 
 @app.command()
-def lint(files: list[Path] = typer.Argument(..., help="YAML instrument files to check.")) -> None:
-    """Check instrument files; print every problem as FILE:LINE: PATH: MESSAGE."""
+def lint(files: list[Path] = typer.Argument(..., help="YAML instrument files to check."),
+         strict: bool = typer.Option(False, "--strict", help="Count warnings as errors, as for a shipped file.")
+         ) -> None:
+    """Check instrument files; print every problem as FILE:LINE: PATH: MESSAGE (a warning, such as a
+    missing recommendation, says so and does not fail the file)."""
     failed = False
     for file in files:
         try:
@@ -42,12 +45,12 @@ def lint(files: list[Path] = typer.Argument(..., help="YAML instrument files to 
             typer.echo(f"{file}: cannot read the file: {exc}", err=True)
             failed = True
             continue
-        _, problems = loader.lint_text(text, str(file))
-        for problem in problems:
+        report = loader.lint_report(text, str(file), strict=strict)
+        for problem in [*report.errors, *report.warnings]:
             typer.echo(str(problem), err=True)
-        failed |= bool(problems)
-        if not problems:
-            typer.echo(f"{file}: ok")
+        failed |= bool(report.errors)
+        if not report.errors:
+            typer.echo(f"{file}: ok" + (f" ({len(report.warnings)} warnings)" if report.warnings else ""))
     raise typer.Exit(1 if failed else 0)
 
 

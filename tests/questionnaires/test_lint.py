@@ -74,3 +74,13 @@ def test_malformed_files(tmp_path, text, expected):
 def test_unreadable_file(tmp_path):
     result = CliRunner().invoke(app, ["questionnaire", "lint", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 1 and "cannot read the file" in result.stderr
+
+
+def test_a_missing_recommendation_is_a_warning_unless_strict(tmp_path):
+    text = EXAMPLE.replace("      l1: {vi: Làm thêm., en: Do more.}\n", "", 1)
+    result = lint(tmp_path, text)
+    assert result.exit_code == 0 and result.stdout.strip().endswith(": ok (3 warnings)")
+    assert "warning: dimensions[0].recommendations" in result.stderr
+    path = tmp_path / "broken.yaml"
+    strict = CliRunner().invoke(app, ["questionnaire", "lint", "--strict", str(path)])
+    assert strict.exit_code == 1 and "warning:" not in strict.stderr
