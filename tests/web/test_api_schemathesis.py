@@ -15,14 +15,13 @@ from hypothesis import HealthCheck
 from hypothesis import settings as examples
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.web.test_city_api import city, department  # noqa: F401  (fixtures)
 from web.routes import api
 
 schema = schemathesis.openapi.from_dict(api.schema())
 
 
 @pytest.fixture
-def as_department(city, department):  # noqa: F811
+def as_department(city, department):
     return department
 
 
