@@ -10,7 +10,6 @@ from bs4 import BeautifulSoup
 
 from tests.factories import login, make_business, make_owner
 
-
 NOT_PAGES = re.compile(r"\.(pdf|csv|xlsx|svg|png|json)$|^/static/|^/logout$")
 
 
@@ -57,7 +56,8 @@ def test_every_page_links_the_favicon_which_is_served(client):
     assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
 
 
-@pytest.mark.parametrize(("role", "lands_on"), [("trainer", "/cohorts"), ("admin", "/cohorts"), ("department", "/city")])
+@pytest.mark.parametrize(("role", "lands_on"),
+                         [("trainer", "/cohorts"), ("admin", "/cohorts"), ("department", "/city")])
 def test_staff_land_on_a_page_that_says_what_they_can_do(client, session, role, lands_on):
     """A trainer's or the department's first page names their work and leads to it, with none of the
     owner's offer (what an owner gets, starting a questionnaire)."""
