@@ -6,7 +6,9 @@ visitor's and an owner's pages get the same checks at 1280 px in English.
 The pages are found as a person finds them: from the home page, following the links each role is
 shown, on the demo data (`dxm demo`: an owner with history, a respondent, a trainer with courses, the
 department and an admin). Pages that differ only by an id (a peer's business, another round) are
-visited once per pattern, so the walk stays short.
+visited once per pattern, so the walk stays short. Pages no link leads to (a sign-up's code, a reset
+link, an invitation) are reached through the authorization matrix instead: each of its page routes is
+visited, in the matrix's own world, by a person the matrix lets in.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from assessment import demo
 
@@ -76,8 +78,8 @@ CONTROLS = """width => {
     }
     const box = e.getClientRects()[0];  // a link wrapped over two lines: the centre of its first line
     const x = Math.min(Math.max(box.left + box.width / 2, 0), width - 1), y = box.top + box.height / 2;
-    const top = document.elementFromPoint(x, y);
-    if (top && top !== e && !e.contains(top)) problems.push(`${name(e)} is covered by ${name(top)}`);
+    const top = document.elementFromPoint(x, y);  // (a disabled button takes no clicks: Pico sets it so)
+    if (top && top !== e && !e.contains(top) && !e.disabled) problems.push(`${name(e)} is covered by ${name(top)}`);
   }
   window.scrollTo(0, 0);
   const rows = [];  // the header's buttons by line (a phone's header wraps): those whose heights overlap
@@ -162,5 +164,64 @@ def test_every_page_of_a_visitor_and_an_owner_on_a_desktop_in_english(live_serve
     page.locator("header form.lang-switch button[value=en]").click()
     page.wait_for_function("document.documentElement.lang === 'en'")
     problems = _walk(page, live_server_vi, email, 1280)
+    assert problems == [], "\n".join(problems)
+    pages.assert_no_errors()
+
+
+MATRIX_NOT_PAGES = re.compile(r"\.(pdf|csv|xlsx|svg|png|json|\{fmt\})$|^/healthz$|^/api/|^/openapi")
+
+
+def _matrix_pages() -> list[tuple[str, str, str]]:
+    """(path, id kind, person) for every route of the authorization matrix that renders a page: each
+    id kind that someone may see, seen by the first person the table lets in (a visitor first)."""
+    from tests.web.test_authorization_matrix import EVERYONE, ROWS
+
+    found = []
+    for row in ROWS:
+        if row.method != "GET" or MATRIX_NOT_PAGES.search(row.path):
+            continue
+        for kind, table in row.cells.items():
+            who = next((person for person in EVERYONE if table[person] == 200 and person not in ("U", "K")), None)
+            if who is not None and kind not in ("missing", "huge"):
+                found.append((row.path, kind, who))
+    return found
+
+
+def test_every_page_of_the_authorization_matrix_fits_a_phone_and_passes_axe(live_server_vi, pages, engine,
+                                                                              settings):
+    """The walk above reaches what links lead to; this one visits every page route of the matrix
+    (tests/web/test_authorization_matrix.py) in its world, so a page no link leads to (a sign-up code,
+    a reset link, an invitation, a draft's questions) is checked too, and a route added to the matrix
+    is checked without anyone adding it here."""
+    from assessment import accounts
+    from assessment.models import User
+    from tests.web.test_authorization_matrix import _fill, build_world
+    from web.deps import SESSION_COOKIE
+
+    world = build_world(engine, settings)
+    with Session(engine) as s:
+        for user in s.exec(select(User)).all():
+            user.language = "vi"
+            s.add(user)
+        s.commit()
+    browsers: dict[str, Page] = {}
+    problems: list[str] = []
+    visited = set()
+    for path, kind, who in _matrix_pages():
+        if who not in browsers:
+            browsers[who] = pages.open(live_server_vi, **PHONE)
+            if who != "anon":
+                with Session(engine) as s:
+                    token = accounts.start_session(session=s, user=s.get(User, world.users[who].id), days=1)
+                browsers[who].context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": live_server_vi}])
+        page = browsers[who]
+        response = page.goto(_fill(path, kind, world.ids))
+        assert response is not None and response.status == 200, f"{path} [{kind}] as {who}: {response.status}"
+        assert page.locator("html").get_attribute("lang") == "vi", path
+        problems += _check(page)
+        visited.add(path)
+    assert {"/signup/{token}", "/password/reset/{token}", "/invitations/{token}",
+            "/assessments/{assessment_id}/review"} <= visited
+    assert len(visited) > 30
     assert problems == [], "\n".join(problems)
     pages.assert_no_errors()
