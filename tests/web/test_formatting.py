@@ -83,7 +83,8 @@ def test_every_text_input_stops_where_its_column_does(client):
         page = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
         for field in page.find_all(["input", "textarea"]):
             kind = field.get("type", "text")
-            if kind in ("hidden", "checkbox", "radio", "date", "submit", "file") or field.has_attr("readonly"):  # a file: no maxlength applies, the upload checks its size
+            # (a file takes no maxlength: the upload checks its size)
+            if kind in ("hidden", "checkbox", "radio", "date", "submit", "file") or field.has_attr("readonly"):
                 continue
             if "{{" in kind:  # the answer widgets: a radio or a checkbox
                 continue
