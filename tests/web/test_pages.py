@@ -79,9 +79,16 @@ def _text_of(html: str) -> str:
     return " ".join(page.get_text(" ").split())
 
 
-def test_no_page_of_an_owner_shows_a_questionnaire_id(client, engine):
+# What a page must not show a reader: a machine's date (2026-12-02), and in Vietnamese a decimal point
+# (38.0 where Vietnamese writes 38,0); a version number ("phiên bản 1.0") is a name, not a figure.
+MACHINE_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+POINT_DECIMAL = re.compile(r"(?<!phiên bản )(?<![\d.,])\d+\.\d{1,2}(?![\d.])")
+
+
+def test_no_page_of_an_owner_shows_a_questionnaire_id_or_a_machines_number(client, engine):
     """Every page the demo owner reaches by following links, in both languages: questionnaires are
-    named by their titles, never by ids such as "quick-check" or "dmat" (which stay in URLs)."""
+    named by their titles, never by ids such as "quick-check" or "dmat" (which stay in URLs), and
+    dates and numbers are the reader's (no ISO date; no "38.0" in Vietnamese)."""
     from sqlmodel import Session
 
     from assessment import demo
@@ -104,7 +111,10 @@ def test_no_page_of_an_owner_shows_a_questionnaire_id(client, engine):
             client.submit("/language", {"lang": lang, "next": "/"})
             response = client.get(path)
             assert response.status_code == 200, path
-            problems += [f"{path} ({lang}): {m.group(0)!r}" for m in shown.finditer(_text_of(response.text))]
+            text = _text_of(response.text)
+            wrong = [*shown.finditer(text), *MACHINE_DATE.finditer(text)]
+            wrong += [*POINT_DECIMAL.finditer(text)] if lang == "vi" else []
+            problems += [f"{path} ({lang}): {text[max(m.start() - 30, 0):m.end() + 10]!r}" for m in wrong]
         links = BeautifulSoup(response.text, "html.parser").select("a[href^='/']")
         queue.extend(a["href"].split("#")[0] for a in links)
     assert len(seen) > 8  # home, businesses, results, history, rounds, account ...
