@@ -1,7 +1,8 @@
 """Every page each role can reach, on a 375 px phone in Vietnamese: none is wider than the screen, every
 link, button and field lies within it and is on top where one taps it, the header's buttons line up,
-and none has a serious or critical accessibility violation (axe-core, WCAG 2.1 A and AA rules). A
-visitor's and an owner's pages get the same checks at 1280 px in English.
+no date or number is written in a machine's form (2026-12-02, or 38.0 in Vietnamese), and none has
+a serious or critical accessibility violation (axe-core, WCAG 2.1 A and AA rules). A visitor's and an
+owner's pages get the same checks at 1280 px in English.
 
 The pages are found as a person finds them: from the home page, following the links each role is
 shown, on the demo data (`dxm demo`: an owner with history, a respondent, a trainer with courses, the
@@ -23,6 +24,7 @@ from playwright.sync_api import Page
 from sqlmodel import Session, select
 
 from assessment import demo
+from tests.web.test_pages import machine_numbers
 
 AXE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text(encoding="utf-8")
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True, "locale": "vi-VN"}
@@ -106,6 +108,9 @@ def _check(page: Page, width: int = 375) -> list[str]:
     if scroll_width > width:
         problems.append(f"{page.url}: {scroll_width} px wide")
     problems += [f"{page.url}: {problem}" for problem in page.evaluate(CONTROLS, width)]
+    text = " ".join(page.locator("body").inner_text().split())
+    lang = page.locator("html").get_attribute("lang") or ""
+    problems += [f"{page.url}: a machine's number {context!r}" for context in machine_numbers(text, lang)]
     page.evaluate(AXE)  # evaluated through the debugging protocol: the page's CSP still forbids inline script
     result = page.evaluate("rules => axe.run(document, {runOnly: {type: 'tag', values: rules}})", WCAG)
     for violation in result["violations"]:
