@@ -177,8 +177,9 @@ class Progress:
     total: int
 
     @property
-    def percent(self) -> int:
-        return round(100 * self.done / max(self.total, 1))
+    def percent(self) -> float:
+        """The share answered, 0-100, unrounded: a page rounds it with the one rule (``|percent``)."""
+        return 100 * self.done / max(self.total, 1)
 
 
 def _pg_write(cursor: Any, draft: Draft, question_id: str, value: str | None, asked: list[str]) -> int | None:

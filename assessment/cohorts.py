@@ -199,7 +199,7 @@ class MemberStatus:
     business: Business
     member: CohortMember
     state: str  # "not started" | "in progress" | "submitted"
-    percent: int = 0  # answered share of the current draft (the most advanced copy)
+    percent: float = 0.0  # answered share of the current draft (the most advanced copy), rounded where shown
     latest: AssessmentRound | None = None  # the latest closed round the trainer may see
     current: AssessmentRound | None = None  # the round its status describes (the draft, else ``latest``)
     dimensions: dict[str, float | None] = field(default_factory=dict)  # its combined scores
@@ -252,7 +252,7 @@ def member_statuses(session: Session, cohort: Cohort, *, section: str = "", size
         if own and own[0].status == "open" and (member.left_at is None):
             instrument = loader.get(own[0].instrument_id, own[0].instrument_version)
             asked = len(layout.asked_ids(instrument, business.vsic_section, business.size_class))
-            status.state, status.percent = "in progress", round(100 * answered.get(own[0].id, 0) / max(asked, 1))  # type: ignore[arg-type]
+            status.state, status.percent = "in progress", 100 * answered.get(own[0].id, 0) / max(asked, 1)  # type: ignore[arg-type]
             status.current = own[0]
         if visible:
             latest = max(visible, key=lambda r: (r.closed_at, r.id))

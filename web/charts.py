@@ -34,6 +34,7 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8
 LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 TICKS = [0, 20, 40, 60, 80, 100]
+MAX_DATE_TICKS = 4  # date labels under the history chart, level and side by side in a phone's column
 
 #: A chart is drawn WIDTH inches wide and shown as wide as the page's column: on a 375 px phone about
 #: PHONE_PX pixels (the viewport less the page's padding), so one point of text shows as
@@ -55,6 +56,14 @@ STYLE: dict[RcKeyType, Any] = {
     "text.color": INK,
     "svg.fonttype": "path",
 }
+
+
+def _spread(n: int, most: int) -> list[int]:
+    """At most ``most`` of ``n`` positions, evenly spread, the first and the last among them: a phone's
+    column holds only a few date labels side by side, however many assessments there were."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(k * (n - 1) / (most - 1)) for k in range(most)})
 
 
 def _figure(width: float = WIDTH, height: float = 3.4, **kwargs: Any) -> Figure:
@@ -176,8 +185,8 @@ def progress(
                 label=overall_label, zorder=3, clip_on=False)
         ax.set_ylim(0, 100)
         ax.set_yticks(TICKS)
-        ax.set_xticks(x, dates, rotation=30 if len(dates) > 4 else 0, ha="right" if len(dates) > 4 else "center",
-                      fontsize=TEXT)
+        ticks = _spread(len(dates), MAX_DATE_TICKS)
+        ax.set_xticks(ticks, [dates[i] for i in ticks], fontsize=TEXT)  # level: read without tilting one's head
         margin = 0.5 if len(x) <= 1 else 0.2
         ax.set_xlim(-margin, len(x) - 1 + margin)
         ax.grid(axis="y", color=GRID, linewidth=0.8)

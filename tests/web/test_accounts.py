@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import col, select
 
@@ -258,3 +259,36 @@ def test_sign_ups_and_reset_requests_per_address_are_limited_per_hour(settings, 
     for n in range(2):
         assert room.submit("/password/forgot", {"email": f"p{n}@example.vn"}).status_code == 200
     assert room.submit("/password/forgot", {"email": "p0@example.vn"}).status_code == 429
+
+
+def _wrong(client, email):
+    return login(client, email, password="wrong-password")
+
+
+def _locked(client, email):
+    for _ in range(5):
+        assert _wrong(client, email).status_code == 422
+    return login(client, email)  # the right password, if the account exists: it waits too
+
+
+@pytest.mark.parametrize(("state", "attempt", "status", "says"), [
+    ("wrong password", _wrong, 422, "Wrong e-mail or password."),
+    ("empty password", lambda client, email: client.submit("/login", {"email": email, "password": ""}), 422,
+     "Enter your e-mail and your password."),
+    ("locked out", _locked, 429, "Please wait 15 minutes"),
+])
+def test_every_login_message_offers_the_reset_and_reads_the_same_for_any_address(client, session, state, attempt,
+                                                                                  status, says):
+    """Whatever went wrong, the page says what to do next and offers the reset link; an address with no
+    account gets the very same page, so the login page tells nobody which addresses have accounts."""
+    make_owner(session)
+    pages = []
+    for email in ("owner@example.vn", "nobody@example.vn"):
+        response = attempt(client, email)
+        assert response.status_code == status, (state, email)
+        page = BeautifulSoup(response.text, "html.parser")
+        step = page.select_one("#next-step")
+        assert step is not None and step.select_one("a")["href"] == "/password/forgot", (state, email)
+        assert says in page.select_one("main").get_text()
+        pages.append(page.select_one("main").get_text())
+    assert pages[0] == pages[1]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from questionnaires import loader
 from questionnaires.schema import Dimension, Instrument, Level, Text
 from scoring import compile_instrument, score
 from web import charts, formatting
+from web.i18n import translate
 from web.pdf import report_pdf
 
 EXAMPLE = Path(__file__).parent.parent / "scoring" / "example.yaml"
@@ -227,3 +229,72 @@ def test_nothing_of_any_chart_is_cut_off(name):
     drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # in inches
     assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01
     assert drawn.x1 <= fig.get_figwidth() + 0.01 and drawn.y1 <= fig.get_figheight() + 0.01
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("n", [1, 4, 12])
+def test_the_history_chart_has_its_legend_below_and_few_ticks_that_do_not_collide(n, lang):
+    """The history chart as a phone shows it: the legend under the plot (never on the lines), at most
+    six score ticks, and date labels that do not run into each other however many assessments."""
+    dates = [formatting.day(date(2020 + i // 4, 1 + i % 12, 28 - i), lang) for i in range(n)]
+    labels = [vi for _, vi, _ in DIMENSIONS]
+    fig = charts.progress(dates, [20.0 + i for i in range(n)], {name: [10.0 + i for i in range(n)] for name in labels},
+                          overall_label="Tổng thể")
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    (legend,) = fig.legends
+    assert legend.get_window_extent(renderer).y1 <= ax.get_tightbbox(renderer).y0 + 1  # below, tick labels too
+    assert [t.get_text() for t in legend.get_texts()] == ["Tổng thể", *labels]
+    assert len(ax.get_yticks()) <= 6
+    shown = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+    assert 1 <= len(shown) <= 4 and shown[0].get_text() == dates[0] and shown[-1].get_text() == dates[-1]
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False)), "date labels overlap"
+
+
+def _pages(body: bytes, tmp_path: Path) -> tuple[list[list[str]], set[int]]:
+    """Each page's lines of text, the footer (issuer · title · page) left out; and the pages that hold
+    a chart (an image: pdfimages lists them by page)."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(body)
+    text = subprocess.run([shutil.which("pdftotext") or "/usr/bin/pdftotext", "-layout", str(path), "-"],
+                          check=True, capture_output=True).stdout.decode("utf-8")
+    listed = subprocess.run([shutil.which("pdfimages") or "/usr/bin/pdfimages", "-list", str(path)],
+                            check=True, capture_output=True).stdout.decode("utf-8").splitlines()[2:]
+    pages = [[line.strip() for line in page.splitlines() if line.strip() and "Trang " not in line]
+             for page in text.split("\f") if page.strip()]
+    return pages, {int(row.split()[0]) for row in listed if row.strip()}
+
+
+@pytest.mark.parametrize("count", range(6, 18))
+def test_no_page_of_the_report_holds_a_stray_paragraph(view, business, assessment, tmp_path, count):
+    """However many recommendations (so wherever the pages break): a recommendation is never split
+    from its title, a heading never ends a page, and no page holds only a line or two."""
+    words = ["Số", "hóa", "quy", "trình", "bán", "hàng", "và", "chăm", "sóc", "khách", "hàng", "trên", "nền",
+             "tảng", "trực", "tuyến"]
+    recs = []
+    for k in range(count):
+        rec = view.recommendations[k % len(view.recommendations)]
+        advice = " ".join(words[(k + j) % len(words)] for j in range(15 + 9 * ((k + count) % 5)))
+        dimension = rec.dimension.model_copy(update={"name": _text(f"Lĩnh vực {k + 1}", f"Area {k + 1}"),
+                                                     "recommendations": {rec.level.id: _text(advice, advice)}})
+        recs.append(replace(rec, dimension=dimension))
+    body = report_pdf(view=replace(view, recommendations=recs), business=business, assessment=assessment, lang="vi",
+                      peers=Peers(12, 62.5, "sector", "G", "micro"), min_cell=5, centre="Trung tâm", contact="")
+    pages, with_charts = _pages(body, tmp_path)
+    assert with_charts
+    headings = {translate("vi", h) for h in ("Results by dimension", "Comparison with similar businesses",
+                                             "Charts", "Recommendations, most useful first")}
+    for number, lines in enumerate(pages, 1):
+        assert len(lines) >= 3 or number in with_charts, f"page {number} holds only {lines}"
+        ends_on_its_charts = number in with_charts and lines[-1] == translate("vi", "Charts")  # drawn below it
+        assert lines[-1] not in headings or ends_on_its_charts, f"page {number} ends with the heading {lines[-1]!r}"
+        starts_afresh = number == 1 or lines[0] in headings or lines[0].split(".")[0].isdigit()
+        assert starts_afresh, f"page {number} begins with the rest of a paragraph: {lines[0]!r}"
+        assert not lines[-1].split(".")[0].isdigit(), f"page {number} ends with a recommendation's title"
+    for k in range(count):
+        title = f"{k + 1}. Lĩnh vực {k + 1}"
+        (page,) = [lines for lines in pages if title in lines]
+        after = page[page.index(title) + 1:]
+        assert after and "→" in after[0] and len(after) >= 2, f"{title} is parted from its advice"

@@ -64,7 +64,8 @@ def test_template_filters_use_the_same_rule():
 def test_no_template_formats_a_date_or_number_by_hand():
     """Every date and number on a page goes through the filters above (the reader's locale, Hanoi
     time): a template calling strftime or Python's % / format() would bypass them (the outbox did)."""
-    by_hand = re.compile(r"\.strftime\(|\.isoformat\(|\|\s*round\b|\|\s*format\b|\"%\.\d+f\"|'%\.\d+f'")
+    by_hand = re.compile(r"\.strftime\(|\.isoformat\(|\|\s*round\b|\|\s*format\b|\"%\.\d+f\"|'%\.\d+f'"
+                         r"|\}\}\s*%")  # a percent sign written after a number: the |percent filter places it
     offenders = [f"{path.relative_to(TEMPLATES)}:{n}" for path in sorted(TEMPLATES.rglob("*.html"))
                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if by_hand.search(line)]
     assert offenders == []
@@ -82,7 +83,8 @@ def test_every_text_input_stops_where_its_column_does(client):
         page = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
         for field in page.find_all(["input", "textarea"]):
             kind = field.get("type", "text")
-            if kind in ("hidden", "checkbox", "radio", "date", "submit") or field.has_attr("readonly"):
+            # (a file takes no maxlength: the upload checks its size)
+            if kind in ("hidden", "checkbox", "radio", "date", "submit", "file") or field.has_attr("readonly"):
                 continue
             if "{{" in kind:  # the answer widgets: a radio or a checkbox
                 continue
@@ -93,3 +95,14 @@ def test_every_text_input_stops_where_its_column_does(client):
     form = BeautifulSoup(client.get("/signup").text, "html.parser")
     assert [form.select_one(f"#{f}")["maxlength"] for f in ("display_name", "email", "password")] == [
         "120", "254", "256"]
+
+
+def test_a_share_answered_reads_by_the_one_rule():
+    """1 of 8 answered is 12.5 %: the progress bar says 13 (half away from zero), where Python's round()
+    says 12; the share is kept unrounded until a page writes it."""
+    from assessment.answers import Progress
+
+    assert Progress(1, 8).percent == 12.5
+    bar = environment.get_template("_partials/progress_bar.html")
+    assert "13 %</progress>" in bar.render(progress=Progress(1, 8), lang_code="vi")
+    assert "13%</progress>" in bar.render(progress=Progress(1, 8), lang_code="en")

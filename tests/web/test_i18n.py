@@ -61,3 +61,24 @@ def test_every_message_the_code_marks_is_extracted(tmp_path):
               for m in MARKED.finditer(p.read_text(encoding="utf-8")) if "\\" not in m.group(2)}
     assert len(marked) > 300
     assert sorted((path, text) for path, text in marked if text not in extracted) == []
+
+
+JS_LITERAL = re.compile(r"""(["'])((?:(?!\1).)*)\1""")
+TAGS = {"a", "button", "fieldset", "form", "input", "label", "table", "tbody", "td", "th", "thead", "tr"}
+
+
+def test_the_scripts_carry_no_words_of_their_own():
+    """JavaScript is outside the gettext extraction, so a message written in a script would reach the
+    Vietnamese page in English: every text a script shows is the page's own (rendered, translated,
+    by a template); the scripts hold only event names, attributes and selectors."""
+    scripts = [p for p in (ROOT / "web/static").glob("*.js")]
+    assert scripts
+    for path in scripts:
+        code = re.sub(r"(?m)^\s*//.*$|\s//\s.*$", "", path.read_text(encoding="utf-8"))
+        literals = [m.group(2) for m in JS_LITERAL.finditer(code)]
+        assert len(literals) > 20, path
+        wording = [text for text in literals if text != "use strict" and (
+            not text.isascii() or re.match(r"[A-Z][a-z]+\b", text)
+            or len([w for w in text.split() if w.isalpha() and w not in TAGS]) >= 2)]
+        assert wording == [], f"{path.name} writes words a person reads: {wording}"
+        assert not re.search(r"\b(alert|confirm|prompt)\(|\.(textContent|innerText|innerHTML)\s*=", code), path.name

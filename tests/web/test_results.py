@@ -285,3 +285,28 @@ def test_only_those_who_see_the_results_can_have_them_mailed(client, new_client,
     intruder = new_client()
     login(intruder, "other@example.vn")
     assert intruder.submit(f"/assessments/{assessment.id}/report/mail", {}).status_code == 404
+
+
+def test_the_history_chart_writes_dates_and_names_in_the_readers_language(client, session, done, monkeypatch):
+    """The chart's dates are the page's dates ("02/12/2026" in Vietnamese, "2 Dec 2026" in English),
+    its legend the dimensions' names and "Overall" in the reader's language."""
+    from web import charts, formatting
+
+    assessment, business = done
+    submitted(session, business, pick=2)
+    drawn = []
+    real = charts.progress
+    monkeypatch.setattr(charts, "progress", lambda dates, overall, series, **kw: drawn.append(
+        (dates, list(series), kw["overall_label"])) or real(dates, overall, series, **kw))
+    closed = [r.closed_at for r in session.exec(select(AssessmentRound).order_by(AssessmentRound.id)).all()]
+    for lang in ("vi", "en"):
+        client.submit("/language", {"lang": lang, "next": "/"})
+        chart = client.get(f"/businesses/{business.id}/history/quick-check/1.0/chart.svg")
+        assert chart.status_code == 200
+        page = BeautifulSoup(client.get(f"/businesses/{business.id}/history/quick-check").text, "html.parser")
+        dates, names, overall = drawn[-1]
+        assert dates == [formatting.day(at, lang) for at in closed]
+        assert all(d in page.select_one("table.history").text for d in dates)
+        assert overall == ("Tổng thể" if lang == "vi" else "Overall")
+    assert drawn[0][0][0].count("/") == 2 and "/" not in drawn[1][0][0]  # 02/12/2026 against 2 Dec 2026
+    assert drawn[0][1] != drawn[1][1]  # the dimensions' names, in each language
