@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +37,7 @@ P = CityPopulation.__table__.c  # type: ignore[attr-defined]
 NOT_UTF8 = N_("The file is not UTF-8 text: save it as “CSV UTF-8”.")
 TOO_LARGE = N_("The file is larger than 2 MB.")
 NO_ROWS = N_("The file has no rows.")
+NOT_CSV = N_("The file cannot be read as CSV (%(problem)s).")
 NO_HEADER = N_("Row 1: the header lacks the column(s) %(columns)s.")
 BAD_WARD = N_("Row %(row)d, column %(column)s: %(value)s is not a ward or commune code of Hanoi.")
 BAD_SECTION = N_("Row %(row)d, column %(column)s: %(value)s is not a VSIC section (A to U).")
@@ -71,7 +72,14 @@ def parse(data: bytes) -> list[tuple[str, str, str, int]]:
     except UnicodeDecodeError:
         raise PopulationErrors([Problem(NOT_UTF8, {})]) from None
     first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text), delimiter=";" if first.count(";") > first.count(",") else ",")
+    try:
+        return _rows(csv.reader(io.StringIO(text, newline=""),
+                                delimiter=";" if first.count(";") > first.count(",") else ","))
+    except csv.Error as exc:  # a quote left open, a stray line break: not CSV as a spreadsheet writes it
+        raise PopulationErrors([Problem(NOT_CSV, {"problem": str(exc)[:80]})]) from None
+
+
+def _rows(reader: Iterator[list[str]]) -> list[tuple[str, str, str, int]]:
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:

@@ -37,6 +37,10 @@ def test_a_good_file_is_read_with_either_separator_and_a_bom():
     (b"ward_code,vsic_section,size_class,enterprises\n00004,G,micro,5\n00004,G,micro,6\n",
      "Row 3, column ward_code: this ward, section and size class is listed twice."),
     (b"ward_code,vsic_section,size_class,enterprises\n", "The file has no rows."),
+    (b"ward_code,vsic_section,size_class,enterprises\n00\r04,G,micro,5\n",  # a lone carriage return ends a row
+     "Row 2, column ward_code: '00' is not a ward or commune code of Hanoi."),
+    (b"ward_code,vsic_section,size_class,enterprises\n" + b"0" * 140_000 + b",G,micro,5\n",
+     "The file cannot be read as CSV (field larger than field limit"),
     (b"\xff\xfeward_code", "The file is not UTF-8 text"),
     (b"x" * (coverage.MAX_BYTES + 1), "The file is larger than 2 MB."),
 ])
@@ -93,7 +97,7 @@ CELL = st.one_of(st.sampled_from(["00004", "00008", "G", "C", "micro", "small", 
 @given(st.one_of(st.binary(max_size=300),
                  st.lists(st.lists(CELL, min_size=0, max_size=5), max_size=8).map(
                      lambda rows: (HEADER + "\n".join(",".join(r) for r in rows)).encode())))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 def test_any_file_is_either_read_whole_or_refused_with_problems(body):
     try:
         rows = coverage.parse(body)
