@@ -42,6 +42,8 @@ def _empty_tables(engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            # a connection a test left open in a transaction would block this forever: fail instead
+            connection.execute(text("SET LOCAL lock_timeout = '60s'"))
             connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
             for table in tables:

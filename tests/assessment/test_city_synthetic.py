@@ -137,4 +137,5 @@ def test_a_reference_to_no_row_fails_the_check_that_replaces_the_row_by_row_one(
         connection.rollback()
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-    synthetic._check_references(engine.connect(), synthetic.WRITTEN)  # an empty database: nothing points nowhere
+    with engine.connect() as connection:  # an empty database: nothing points nowhere
+        synthetic._check_references(connection, synthetic.WRITTEN)
