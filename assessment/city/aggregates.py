@@ -197,7 +197,7 @@ _SQL_KEY = {"ward": U.ward_code, "district": U.ward_code, "area": U.ward_code, "
             "size_class": U.size_class, "quarter": U.period}
 
 
-def _period_where(filters: Filters, *, by_quarter: bool, quarters: Sequence[int] | None = None) -> list[Any]:
+def period_where(filters: Filters, *, by_quarter: bool, quarters: Sequence[int] | None = None) -> list[Any]:
     """The units of the period (``city_unit``: one row per business and period), of the businesses the
     city statistics may count (an owner consented: ``consent.STATISTICS_BUSINESSES``)."""
     # ``business_id + 0``: the consenting businesses are a set to test each unit against, not an index
@@ -248,7 +248,7 @@ def _fetch(session: Session, filters: Filters, sql_keys: Sequence[str], *, by_qu
     n_dims = len(instrument.dimensions)
     columns = list(dict.fromkeys(_SQL_KEY[k] for k in sql_keys))
     dims = [U[f"d{i}"] for i in range(n_dims)]
-    where = _period_where(filters, by_quarter=by_quarter, quarters=quarters) + filter_where(filters)
+    where = period_where(filters, by_quarter=by_quarter, quarters=quarters) + filter_where(filters)
     rows = session.execute(
         select(*columns, U.overall_level, func.count(), func.sum(U.overall_score), func.count(U.overall_score),
                *(func.sum(d) for d in dims), *(func.count(d) for d in dims))
@@ -265,21 +265,27 @@ def _fetch(session: Session, filters: Filters, sql_keys: Sequence[str], *, by_qu
 def strata(session: Session, filters: Filters) -> dict[tuple[str, str], tuple[int, float]]:
     """Per (VSIC section, size class) under ``filters``: the businesses with an overall score and
     that score's sum. Unprotected figures, for the post-stratified mean alone
-    (``assessment.city.coverage``), which publishes only a combination of groups of at least k."""
-    units = _fetch(session, filters, ("vsic_section", "size_class"), by_quarter=False)
-    out: dict[tuple[str, str], tuple[int, float]] = {}
-    for (section, size), n, total in zip(units.keys, units.score_n, units.score_sum, strict=True):
-        if section is None or size is None:
-            continue
-        before = out.get((section, size), (0, 0.0))
-        out[(section, size)] = (before[0] + int(n), before[1] + float(total))
-    return out
+    (``assessment.city.coverage``), which publishes only a combination of groups of at least k.
+    Kept in the city's cache like the tables: the dashboard asks for it on every view."""
+
+    def compute() -> dict[tuple[str, str], tuple[int, float]]:
+        units = _fetch(session, filters, ("vsic_section", "size_class"), by_quarter=False)
+        out: dict[tuple[str, str], tuple[int, float]] = {}
+        for (section, size), n, total in zip(units.keys, units.score_n, units.score_sum, strict=True):
+            if section is not None and size is not None:
+                before = out.get((section, size), (0, 0.0))
+                out[(section, size)] = (before[0] + int(n), before[1] + float(total))
+        return out
+
+    return city_cache.remember(session, filters.instrument, filters.version, [asdict(filters), "strata"], compute,
+                               lambda found: [[s, z, n, t] for (s, z), (n, t) in found.items()],
+                               lambda rows: {(s, z): (int(n), float(t)) for s, z, n, t in rows})
 
 
 def _counts(session: Session, filters: Filters) -> tuple[int, int]:
     """Businesses under ``filters`` and in the unfiltered period: counts that an index answers alone
     (the primary key's prefix, and ix_city_unit_sector or ix_city_unit_ward for the filters)."""
-    period = _period_where(filters, by_quarter=False)
+    period = period_where(filters, by_quarter=False)
     unfiltered = int(session.execute(select(func.count()).select_from(CityUnit.__table__).where(*period)).scalar()  # type: ignore[attr-defined]
                      or 0)
     conditions = filter_where(filters)
@@ -549,7 +555,7 @@ def _by_quarter(session: Session, filters: Filters, group_by: tuple[str, ...], k
 def _quarter_counts(session: Session, filters: Filters, quarters: Sequence[int]) -> dict[int, int]:
     """Businesses per quarter with no filter but the instrument version."""
     rows = session.execute(select(U.period, func.count()).where(
-        *_period_where(filters, by_quarter=True, quarters=quarters)).group_by(U.period)).all()
+        *period_where(filters, by_quarter=True, quarters=quarters)).group_by(U.period)).all()
     return {int(q): int(n) for q, n in rows}
 
 

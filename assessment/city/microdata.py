@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
 from assessment import exports
-from assessment.city.aggregates import Filters, U, _period_where
+from assessment.city.aggregates import Filters, U, period_where
 from assessment.city_exports import machine_name
 from assessment.sizing import SIZES
 
@@ -118,7 +118,7 @@ def plan(connection: Connection, filters: Filters, k: int) -> Plan:
     """The groups of the export of ``filters`` (instrument, version and period; no other filter):
     one ``GROUP BY`` over the period's units of the businesses the city statistics may count."""
     rows = connection.execute(select(U.vsic_section, U.size_class, func.count())
-                              .where(*_period_where(filters, by_quarter=False))
+                              .where(*period_where(filters, by_quarter=False))
                               .group_by(U.vsic_section, U.size_class)).all()
     groups, dropped = generalise({(s, z): int(n) for s, z, n in rows}, k)
     return Plan(filters, k, tuple(groups), dropped)
@@ -158,7 +158,7 @@ def records(connection: Connection, exported: Plan) -> Iterator[Sequence[exports
                                          g.size_class] for g in exported.groups]
     result = connection.execution_options(yield_per=FETCH_ROWS).execute(
         select(group_of.label("g"), U.overall_score, U.overall_level, *dims)
-        .where(*_period_where(filters, by_quarter=False), group_of.is_not(None))
+        .where(*period_where(filters, by_quarter=False), group_of.is_not(None))
         .order_by(group_of, U.overall_score, *dims, U.overall_level, U.round_id))
     for index, *values in result:
         yield [*heads[index], *values]
