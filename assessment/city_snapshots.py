@@ -41,6 +41,11 @@ def _is_filtered(filters: Filters) -> bool:
     return filters != filters.unfiltered
 
 
+def publishable(filters: Filters, now: datetime | None = None) -> bool:
+    """Whether the view may be offered for publishing: the whole city, for an ended period."""
+    return not _is_filtered(filters) and ended(filters, now)
+
+
 def publish(*, session: Session, user: User, filters: Filters, level: str | None, k: int, client: str,
             now: datetime | None = None) -> CitySnapshot:
     """Freeze the period's unfiltered dashboard (its level followed and target as they are now),

@@ -94,7 +94,7 @@ def _page_context(session: Session, request: Request, filters: Filters, view: Da
         "filters": filters, "view": view, "k": k, "instrument": instrument, "query": query, "base": "/city",
         "snapshot": None, "published": city_snapshots.find(session, filters.unfiltered),
         "coverage": city_dashboard.coverage_of(session, view), "problems": [],
-        "publishable": filters == filters.unfiltered and city_snapshots.ended(filters),
+        "publishable": city_snapshots.publishable(filters),
         "instruments": [(i, list(versions)) for i, versions in loader.bundled().items()],
         "titles": {i: loader.latest(i).title for i in loader.bundled()},
         "periods": city_dashboard.periods(session, filters.instrument, filters.version),
